@@ -1,0 +1,36 @@
+import type { AnyStateMachine } from 'xstate';
+import type { EventLogEntry } from '../../store/store.js';
+import type { JsonObject, JsonValue } from '../../shared/json.js';
+
+/** What the runtime persists for one entity: enough to rebuild the XState snapshot. */
+export interface PersistedActorState {
+  readonly value: JsonValue;
+  readonly context: JsonObject;
+  readonly status: 'active' | 'done' | 'error' | 'stopped';
+}
+
+/**
+ * Registers one entity kind with the runtime: its pure machine and how the
+ * runtime routes, creates, indexes and describes it. One per machine folder
+ * (`src/actors/<entity>/<entity>.kind.ts`).
+ */
+export interface ActorKind<TMachine extends AnyStateMachine = AnyStateMachine> {
+  readonly kind: string;
+  readonly machine: TMachine;
+  /**
+   * The key hashed to pick the entity's shard. Entities that commit together
+   * share a routing key (a job's tasks route by the job id) so their writes are
+   * one atomic step on one shard.
+   */
+  routingKey(id: string): string;
+  /**
+   * When an event reaches an entity that does not exist: the machine input to
+   * create it from, or `undefined` to drop the event (it is acknowledged and
+   * logged, never retried). The creating event is consumed as the input.
+   */
+  inputFromCreateEvent(id: string, event: JsonObject & { type: string; at: number }): unknown;
+  /** The public view stored beside the snapshot; `undefined` keeps none. */
+  readModel?(state: PersistedActorState, id: string): JsonValue | undefined;
+  /** The event-log line for one applied event; default: state changes only. */
+  logEntry?(event: JsonObject & { type: string; at: number }, before: PersistedActorState | null, after: PersistedActorState): EventLogEntry | undefined;
+}

@@ -1,0 +1,128 @@
+import type { EntityRef, EntityWrite, EventLogEntry, MailboxMessage, OutboxItem, StoredEntity, TimerSpec } from '../../store/store.js';
+import type { ActorKind, PersistedActorState } from './actor-kind.js';
+import { persistSnapshot, restoreSnapshot, startActor, stepActor } from './actor-state.js';
+import { declaredEffects } from './effects.js';
+import type { ActorEvent, ActorRouter } from './router.js';
+
+/** Everything one entity's batch of events turns into; committed as one unit. */
+export interface EntityChange {
+  /** Absent when every event was dropped (no entity to create). */
+  readonly write?: EntityWrite;
+  readonly outbox: OutboxItem[];
+  readonly scheduleTimers: TimerSpec[];
+  readonly cancelTimers: string[];
+  readonly appliedEventIds: string[];
+  /** Events that reached a missing entity and could not create it. */
+  readonly droppedEventIds: string[];
+}
+
+/** Timer ids are per entity in machines; the store needs them unique per shard. */
+export function scopedTimerId(ref: EntityRef, timerId: string): string {
+  return `${ref.kind}:${ref.id}:${timerId}`;
+}
+
+/**
+ * Applies `messages` (oldest first) to one entity with XState's pure
+ * `transition()`, and translates the effects the machine declared into outbox
+ * items and timers. No I/O: the caller commits the result atomically.
+ *
+ * Ids of derived messages and effects are derived from the causing event's id,
+ * so replaying the same event (after a crash before commit) yields the same
+ * ids and downstream dedupe stays exact.
+ */
+export function applyEventsToEntity(router: ActorRouter, ref: EntityRef, stored: StoredEntity | null, messages: readonly MailboxMessage[]): EntityChange {
+  const kind = router.kindOf(ref);
+  const change: EntityChange = { outbox: [], scheduleTimers: [], cancelTimers: [], appliedEventIds: [], droppedEventIds: [] };
+  let snapshot = stored ? restoreSnapshot(kind.machine, stored.snapshot as unknown as PersistedActorState) : null;
+  let persisted: PersistedActorState | null = stored ? (stored.snapshot as unknown as PersistedActorState) : null;
+  const log: EventLogEntry[] = [];
+
+  for (const message of messages) {
+    const event = message.event as ActorEvent;
+    let outcome;
+    if (snapshot === null) {
+      const input = kind.inputFromCreateEvent(ref.id, event);
+      if (input === undefined) {
+        change.droppedEventIds.push(message.eventId);
+        continue;
+      }
+      outcome = startActor(kind.machine, input);
+    } else {
+      outcome = stepActor(kind.machine, snapshot, event);
+    }
+    const next = persistSnapshot(outcome.snapshot);
+    const line = (kind.logEntry ?? defaultLogEntry)(event, persisted, next);
+    if (line) log.push(line);
+    translateEffects(router, ref, message, event, outcome.actions, change);
+    change.appliedEventIds.push(message.eventId);
+    snapshot = outcome.snapshot;
+    persisted = next;
+  }
+
+  if (persisted === null || change.appliedEventIds.length === 0) return change;
+  const readModel = kind.readModel?.(persisted, ref.id);
+  const write: EntityWrite = {
+    ref,
+    expectedVersion: stored?.version ?? 0,
+    snapshot: persisted as unknown as EntityWrite['snapshot'],
+    ...(readModel !== undefined ? { readModel } : {}),
+    ...(log.length > 0 ? { log } : {}),
+  };
+  return { ...change, write };
+}
+
+function translateEffects(
+  router: ActorRouter,
+  self: EntityRef,
+  cause: MailboxMessage,
+  event: ActorEvent,
+  actions: readonly { type: string; params?: unknown }[],
+  change: EntityChange,
+): void {
+  declaredEffects(actions).forEach((effect, index) => {
+    const derivedId = `${cause.eventId}/${index}`;
+    switch (effect.type) {
+      case 'send': {
+        const sent = { ...effect.params.event, at: (effect.params.event.at as number | undefined) ?? event.at };
+        change.outbox.push({ kind: 'message', message: router.message(effect.params.to, sent, derivedId) });
+        break;
+      }
+      case 'scheduleTimer': {
+        const { timerId, dueAt } = effect.params;
+        const timed = { ...effect.params.event, at: dueAt };
+        const message = router.message(self, timed, `timer:${scopedTimerId(self, timerId)}@${dueAt}`);
+        const scoped = scopedTimerId(self, timerId);
+        // Schedule and cancel lists stay disjoint, so the commit may apply them in any order.
+        removeWhere(change.cancelTimers, (id) => id === scoped);
+        removeWhere(change.scheduleTimers, (timer) => timer.timerId === scoped);
+        change.scheduleTimers.push({ timerId: scoped, dueAt, message });
+        break;
+      }
+      case 'cancelTimer': {
+        const scoped = scopedTimerId(self, effect.params.timerId);
+        removeWhere(change.scheduleTimers, (timer) => timer.timerId === scoped);
+        if (!change.cancelTimers.includes(scoped)) change.cancelTimers.push(scoped);
+        break;
+      }
+      case 'effect':
+        change.outbox.push({
+          kind: 'effect',
+          effectId: derivedId,
+          effect: { kind: effect.params.kind, data: effect.params.data, source: { kind: self.kind, id: self.id }, at: event.at },
+        });
+        break;
+    }
+  });
+}
+
+function removeWhere<T>(items: T[], predicate: (item: T) => boolean): void {
+  for (let i = items.length - 1; i >= 0; i--) if (predicate(items[i] as T)) items.splice(i, 1);
+}
+
+/** By default the event log records state changes: what `/events` shows a user. */
+function defaultLogEntry(event: ActorEvent, before: PersistedActorState | null, after: PersistedActorState): EventLogEntry | undefined {
+  const from = before === null ? null : JSON.stringify(before.value);
+  const to = JSON.stringify(after.value);
+  if (from === to) return undefined;
+  return { at: event.at, type: event.type, data: { from: before?.value ?? null, to: after.value } };
+}

@@ -1,0 +1,91 @@
+import type { Logger } from 'pino';
+import type { CommitRequest, EntityRef, EntityWrite, MailboxDelivery, MailboxMessage, OutboxItem, Store, TimerSpec } from '../../store/store.js';
+import { applyEventsToEntity } from './apply-events.js';
+import type { OutboxRelay } from './outbox-relay.js';
+import type { ActorRouter } from './router.js';
+
+/** How the processor learns and reports shard ownership. */
+export interface FenceSource {
+  fenceOf(shard: number): number | undefined;
+  markLost(shard: number, reason: string): void;
+}
+
+/** Bounded: conflicts only come from takeover races, which resolve in one reload. */
+const MAX_COMMIT_ATTEMPTS = 5;
+
+const refKey = (ref: EntityRef): string => `${ref.kind}\u0000${ref.id}`;
+
+/**
+ * The runtime loop for one shard and one batch of mailbox deliveries:
+ * load → `transition()` → one atomic commit (snapshots, read models, event
+ * log, applied ids, acks, outbox, timers) → run effects. Everything in the
+ * batch is committed in one store operation, which is what makes a fan-out of
+ * thousands of events cost one round trip instead of thousands.
+ */
+export class ShardProcessor {
+  constructor(
+    private readonly store: Store,
+    private readonly router: ActorRouter,
+    private readonly relay: OutboxRelay,
+    private readonly fences: FenceSource,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Returns the number of events applied (duplicates and drops excluded). */
+  async process(shard: number, deliveries: readonly MailboxDelivery[]): Promise<number> {
+    for (let attempt = 1; attempt <= MAX_COMMIT_ATTEMPTS; attempt++) {
+      const fence = this.fences.fenceOf(shard);
+      if (fence === undefined) return 0; // not ours any more: the new owner reclaims the pending entries
+      const request = await this.buildCommit(shard, fence, deliveries);
+      const result = await this.store.commit(request.commit);
+      if (result.ok) {
+        const records = result.outboxIds.map((outboxId, i) => ({ outboxId, item: request.outbox[i] as OutboxItem }));
+        await this.relay.deliver(shard, fence, records);
+        return request.appliedCount;
+      }
+      if (result.reason === 'stale_fence') {
+        this.fences.markLost(shard, 'commit rejected: stale fencing token');
+        return 0;
+      }
+      this.logger.debug({ shard, attempt, result }, 'commit lost a race; reloading');
+    }
+    throw new Error(`shard ${shard}: commit failed ${MAX_COMMIT_ATTEMPTS} times in a row`);
+  }
+
+  private async buildCommit(shard: number, fence: number, deliveries: readonly MailboxDelivery[]) {
+    const ack = deliveries.map((d) => d.entryId);
+    const alreadyApplied = await this.store.filterApplied(shard, [...new Set(deliveries.map((d) => d.message.eventId))]);
+    const byEntity = new Map<string, { ref: EntityRef; messages: MailboxMessage[] }>();
+    const seen = new Set<string>();
+    for (const { message } of deliveries) {
+      // The same event may sit in the mailbox twice (an outbox replayed after a crash).
+      if (alreadyApplied.has(message.eventId) || seen.has(message.eventId)) continue;
+      seen.add(message.eventId);
+      const key = refKey(message.target);
+      let group = byEntity.get(key);
+      if (!group) byEntity.set(key, (group = { ref: message.target, messages: [] }));
+      group.messages.push(message);
+    }
+
+    const groups = [...byEntity.values()];
+    const stored = await this.store.loadEntities(groups.map((g) => g.ref));
+    const writes: EntityWrite[] = [];
+    const appliedEventIds: string[] = [];
+    const outbox: OutboxItem[] = [];
+    const scheduleTimers: TimerSpec[] = [];
+    const cancelTimers: string[] = [];
+    groups.forEach((group, i) => {
+      const change = applyEventsToEntity(this.router, group.ref, stored[i] ?? null, group.messages);
+      if (change.droppedEventIds.length > 0) {
+        this.logger.warn({ shard, entity: group.ref, eventIds: change.droppedEventIds }, 'events for a missing entity dropped');
+      }
+      if (change.write) writes.push(change.write);
+      appliedEventIds.push(...change.appliedEventIds);
+      outbox.push(...change.outbox);
+      scheduleTimers.push(...change.scheduleTimers);
+      cancelTimers.push(...change.cancelTimers);
+    });
+    const commit: CommitRequest = { shard, fence, writes, appliedEventIds, ack, outbox, scheduleTimers, cancelTimers };
+    return { commit, outbox, appliedCount: appliedEventIds.length };
+  }
+}

@@ -1,0 +1,212 @@
+import type { JsonValue } from '../shared/json.js';
+
+/**
+ * The narrow storage contract everything above it is written against
+ * (ARCHITECTURE.md §4). Two implementations: `RedisStore` (production, many
+ * controllers) and `EmbeddedStore` (one process, durable on disk). Both pass
+ * the same conformance suite in `test/store/`.
+ *
+ * Every entity lives in exactly one shard. All writes to a shard's data that
+ * come from the shard's owner are *fenced*: they carry the fencing token of the
+ * owner's shard lease and are rejected when a newer lease exists, so a
+ * controller that lost its lease can never commit again.
+ */
+
+/** Entity kinds the actor runtime persists. Free-form so tests may add their own. */
+export type EntityKind = string;
+
+export interface EntityRef {
+  readonly kind: EntityKind;
+  readonly id: string;
+}
+
+/** A persisted entity: its snapshot and the version the next CAS must name. */
+export interface StoredEntity {
+  readonly ref: EntityRef;
+  /** Starts at 1 on creation and grows by one on every commit. */
+  readonly version: number;
+  readonly snapshot: JsonValue;
+}
+
+/** An event addressed to an entity; the unit a mailbox carries. */
+export interface MailboxMessage {
+  /** Globally unique; applying the same id twice to an entity is a no-op. */
+  readonly eventId: string;
+  readonly target: EntityRef;
+  /** Shard of `target`; the sender computes it with the runtime's routing. */
+  readonly shard: number;
+  readonly event: JsonValue;
+}
+
+/** A message handed out by `readMailbox`, to be acknowledged after commit. */
+export interface MailboxDelivery {
+  readonly shard: number;
+  /** Store-assigned, increasing within a shard; what `ack` names. */
+  readonly entryId: string;
+  readonly message: MailboxMessage;
+}
+
+/** A line of an entity's event history (what `GET /jobs/:id/events` reads). */
+export interface EventLogEntry {
+  readonly at: number;
+  readonly type: string;
+  readonly data?: JsonValue;
+}
+
+export interface EventLogRecord extends EventLogEntry {
+  /** Store-assigned, increasing per entity. */
+  readonly seq: number;
+}
+
+/** One entity's part of a commit. */
+export interface EntityWrite {
+  readonly ref: EntityRef;
+  /** 0 means "must not exist yet" (creation). */
+  readonly expectedVersion: number;
+  readonly snapshot: JsonValue;
+  /** Public view kept beside the snapshot; `null` deletes it, absent leaves it. */
+  readonly readModel?: JsonValue;
+  readonly log?: readonly EventLogEntry[];
+}
+
+/** A durable timer: at `dueAt` (epoch ms) `message` is put into its shard's mailbox. */
+export interface TimerSpec {
+  /** Unique per shard; scheduling an existing id replaces it. */
+  readonly timerId: string;
+  readonly dueAt: number;
+  readonly message: MailboxMessage;
+}
+
+/** Something to do after the commit: deliver a message or run a side effect. */
+export type OutboxItem =
+  | { readonly kind: 'message'; readonly message: MailboxMessage }
+  | { readonly kind: 'effect'; readonly effectId: string; readonly effect: JsonValue };
+
+export interface OutboxRecord {
+  readonly outboxId: string;
+  readonly item: OutboxItem;
+}
+
+export interface CommitRequest {
+  readonly shard: number;
+  /** Fencing token of the caller's lease on `shard`. */
+  readonly fence: number;
+  readonly writes: readonly EntityWrite[];
+  /** Event ids now applied; recorded so redelivery is recognised (see `filterApplied`). */
+  readonly appliedEventIds?: readonly string[];
+  /** Mailbox entries of `shard` to acknowledge in the same atomic step. */
+  readonly ack?: readonly string[];
+  readonly outbox?: readonly OutboxItem[];
+  readonly scheduleTimers?: readonly TimerSpec[];
+  readonly cancelTimers?: readonly string[];
+}
+
+export type CommitResult =
+  | { readonly ok: true; readonly outboxIds: readonly string[] }
+  | { readonly ok: false; readonly reason: 'stale_fence' }
+  | { readonly ok: false; readonly reason: 'conflict'; readonly ref: EntityRef; readonly actualVersion: number }
+  | { readonly ok: false; readonly reason: 'duplicate'; readonly eventId: string };
+
+export interface Lease {
+  readonly owner: string;
+  readonly token: number;
+  readonly expiresAt: number;
+}
+
+export interface MemberRecord {
+  readonly id: string;
+  readonly info: JsonValue;
+  readonly expiresAt: number;
+}
+
+export interface QueueItem {
+  readonly member: string;
+  /** Lower is served first. */
+  readonly score: number;
+}
+
+export interface KvEntry {
+  readonly key: string;
+  readonly value: JsonValue;
+  readonly version: number;
+}
+
+export interface Store {
+  /** Human-readable kind, for logs and `/health`. */
+  readonly kind: 'redis' | 'embedded';
+  /** Number of shards this store was created for; fixed for its lifetime. */
+  readonly shardCount: number;
+
+  // ── entities ────────────────────────────────────────────────────────────
+  loadEntities(refs: readonly EntityRef[]): Promise<(StoredEntity | null)[]>;
+  /**
+   * Atomically: check the fence, check every `expectedVersion` and that no
+   * `appliedEventIds` was applied before, then write snapshots, read models,
+   * event-log lines, applied ids, acks, outbox items and timers — all or nothing.
+   */
+  commit(request: CommitRequest): Promise<CommitResult>;
+  /** The ids among `eventIds` already applied on `shard`. */
+  filterApplied(shard: number, eventIds: readonly string[]): Promise<Set<string>>;
+  readReadModels(refs: readonly EntityRef[]): Promise<(JsonValue | null)[]>;
+  readEventLog(ref: EntityRef, options?: { afterSeq?: number; limit?: number }): Promise<EventLogRecord[]>;
+
+  // ── mailboxes (at-least-once, per shard) ────────────────────────────────
+  /** Anyone may send; no fence. Messages may target different shards. */
+  appendMailbox(messages: readonly MailboxMessage[]): Promise<void>;
+  /**
+   * New messages of `shards` for `consumer`, oldest first, up to `count`;
+   * waits up to `blockMs` when none is there. Delivered entries stay pending
+   * until acknowledged (by `commit` or `ackMailbox`).
+   */
+  readMailbox(shards: readonly number[], consumer: string, options: { count: number; blockMs: number }): Promise<MailboxDelivery[]>;
+  /** Every pending (delivered, unacknowledged) entry of `shard`, reassigned to `consumer`. */
+  reclaimMailbox(shard: number, consumer: string): Promise<MailboxDelivery[]>;
+  ackMailbox(shard: number, fence: number, entryIds: readonly string[]): Promise<boolean>;
+  /** Messages waiting plus pending, for metrics and drain checks. */
+  mailboxDepth(shard: number): Promise<number>;
+
+  // ── outbox (written by commit, drained by the shard owner) ──────────────
+  readOutbox(shard: number, limit: number): Promise<OutboxRecord[]>;
+  deleteOutbox(shard: number, fence: number, outboxIds: readonly string[]): Promise<boolean>;
+
+  // ── durable timers ──────────────────────────────────────────────────────
+  /** Moves timers of `shard` due at or before `now` into the mailbox; returns how many. */
+  fireDueTimers(shard: number, fence: number, now: number, limit: number): Promise<number>;
+  /** Earliest due time among `shards`, or null. */
+  nextTimerDue(shards: readonly number[]): Promise<number | null>;
+
+  // ── priority queues ─────────────────────────────────────────────────────
+  queuePush(queue: string, items: readonly QueueItem[]): Promise<void>;
+  /** Removes and returns up to `count` items with the lowest scores. */
+  queuePop(queue: string, count: number): Promise<QueueItem[]>;
+  queueRemove(queue: string, members: readonly string[]): Promise<number>;
+  queuePeek(queue: string, count: number): Promise<QueueItem[]>;
+  queueSize(queue: string): Promise<number>;
+
+  // ── leases with fencing tokens ──────────────────────────────────────────
+  /**
+   * Takes `name` for `owner` when it is free or expired, with a token larger
+   * than any issued before for `name`. Returns null when someone else holds it.
+   */
+  acquireLease(name: string, owner: string, ttlMs: number): Promise<Lease | null>;
+  /** Extends the lease while `owner` still holds it with `token`. */
+  renewLease(name: string, owner: string, token: number, ttlMs: number): Promise<Lease | null>;
+  releaseLease(name: string, owner: string, token: number): Promise<boolean>;
+  readLease(name: string): Promise<Lease | null>;
+
+  // ── group membership (controller registry) ──────────────────────────────
+  heartbeatMember(group: string, id: string, info: JsonValue, ttlMs: number): Promise<void>;
+  removeMember(group: string, id: string): Promise<void>;
+  listMembers(group: string): Promise<MemberRecord[]>;
+
+  // ── KV ──────────────────────────────────────────────────────────────────
+  kvGet(key: string): Promise<KvEntry | null>;
+  /** With `ifVersion`, writes only when the current version matches (0 = absent). */
+  kvSet(key: string, value: JsonValue, options?: { ttlMs?: number; ifVersion?: number }): Promise<KvEntry | null>;
+  kvDelete(key: string): Promise<boolean>;
+  kvList(prefix: string, limit?: number): Promise<KvEntry[]>;
+
+  /** The store's clock (epoch ms); lease expiry is measured with it. */
+  now(): Promise<number>;
+  close(): Promise<void>;
+}
