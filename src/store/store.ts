@@ -6,10 +6,12 @@ import type { JsonValue } from '../shared/json.js';
  * controllers) and `EmbeddedStore` (one process, durable on disk). Both pass
  * the same conformance suite in `test/store/`.
  *
- * Every entity lives in exactly one shard. All writes to a shard's data that
- * come from the shard's owner are *fenced*: they carry the fencing token of the
- * owner's shard lease and are rejected when a newer lease exists, so a
- * controller that lost its lease can never commit again.
+ * Every entity lives in exactly one shard, chosen by the caller's routing; the
+ * store keeps no map of its own and is told the shard on every write and read.
+ * All writes to a shard's data that come from the shard's owner are *fenced*:
+ * they carry the fencing token of the owner's shard lease (`shardLeaseName`)
+ * and are rejected when a newer lease exists, so a controller that lost its
+ * lease can never commit again.
  */
 
 /** Entity kinds the actor runtime persists. Free-form so tests may add their own. */
@@ -18,6 +20,26 @@ export type EntityKind = string;
 export interface EntityRef {
   readonly kind: EntityKind;
   readonly id: string;
+}
+
+/**
+ * An entity together with the shard it lives in. The runtime's routing
+ * (`ActorRouter.shardOf`) decides an entity's shard, not the store, so readers
+ * that may span shards name it per entity.
+ */
+export interface LocatedRef {
+  readonly shard: number;
+  readonly ref: EntityRef;
+}
+
+/**
+ * Name of the lease whose fencing token guards a shard's writes: every fenced
+ * call on `shard` (`commit`, `ackMailbox`, `deleteOutbox`, `fireDueTimers`)
+ * checks its `fence` against this lease. Owners acquire it under this name;
+ * stores read it under this name, so both sides must build it here.
+ */
+export function shardLeaseName(shard: number): string {
+  return `shard:${shard}`;
 }
 
 /** A persisted entity: its snapshot and the version the next CAS must name. */
@@ -138,7 +160,16 @@ export interface Store {
   readonly shardCount: number;
 
   // ── entities ────────────────────────────────────────────────────────────
-  loadEntities(refs: readonly EntityRef[]): Promise<(StoredEntity | null)[]>;
+  // Entity reads name the shard the entity was committed to: its data lives in
+  // that shard's key space, and only the caller's routing knows which that is.
+  // Reading under another shard is a caller error with an unspecified result
+  // (the Redis store finds nothing there; the embedded store ignores it).
+
+  /**
+   * The entities `refs`, all living in `shard`, in `refs` order; null where
+   * one does not exist. One call per shard, matching how the runtime works.
+   */
+  loadEntities(shard: number, refs: readonly EntityRef[]): Promise<(StoredEntity | null)[]>;
   /**
    * Atomically: check the fence, check every `expectedVersion` and that no
    * `appliedEventIds` was applied before, then write snapshots, read models,
@@ -147,8 +178,13 @@ export interface Store {
   commit(request: CommitRequest): Promise<CommitResult>;
   /** The ids among `eventIds` already applied on `shard`. */
   filterApplied(shard: number, eventIds: readonly string[]): Promise<Set<string>>;
-  readReadModels(refs: readonly EntityRef[]): Promise<(JsonValue | null)[]>;
-  readEventLog(ref: EntityRef, options?: { afterSeq?: number; limit?: number }): Promise<EventLogRecord[]>;
+  /** Read models of `refs` (which may span shards), in order; null where none is stored. */
+  readReadModels(refs: readonly LocatedRef[]): Promise<(JsonValue | null)[]>;
+  /**
+   * Event-log lines of `ref` (living in `shard`) with `seq > afterSeq`, oldest
+   * first, at most `limit`; empty for an unknown entity.
+   */
+  readEventLog(shard: number, ref: EntityRef, options?: { afterSeq?: number; limit?: number }): Promise<EventLogRecord[]>;
 
   // ── mailboxes (at-least-once, per shard) ────────────────────────────────
   /** Anyone may send; no fence. Messages may target different shards. */

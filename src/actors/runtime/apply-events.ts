@@ -1,5 +1,5 @@
 import type { EntityRef, EntityWrite, EventLogEntry, MailboxMessage, OutboxItem, StoredEntity, TimerSpec } from '../../store/store.js';
-import type { ActorKind, PersistedActorState } from './actor-kind.js';
+import type { PersistedActorState } from './actor-kind.js';
 import { persistSnapshot, restoreSnapshot, startActor, stepActor } from './actor-state.js';
 import { declaredEffects } from './effects.js';
 import type { ActorEvent, ActorRouter } from './router.js';

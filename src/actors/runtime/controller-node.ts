@@ -21,7 +21,7 @@ export interface ControllerNodeOptions {
   readonly heartbeatIntervalMs?: number;
   /** Mailbox entries read per loop turn across all owned shards. Default 1 000. */
   readonly mailboxBatchSize?: number;
-  /** How often leftover outbox entries are swept (ms). Default 2 000. */
+  /** How often pending mailbox entries are reclaimed and outbox leftovers swept (ms). Default 2 000. */
   readonly outboxSweepIntervalMs?: number;
   /** Handlers for external effects, by effect kind. */
   readonly effectHandlers?: ReadonlyMap<string, EffectHandler>;
@@ -96,7 +96,7 @@ export class ControllerNode {
     if (this.running) return;
     this.running = true;
     await this.ownershipRound();
-    this.loops = [this.runLoop('ownership', () => this.ownershipLoop()), this.runLoop('mailbox', () => this.mailboxLoop()), this.runLoop('timers', () => this.timerLoop()), this.runLoop('outbox', () => this.outboxLoop())];
+    this.loops = [this.runLoop('ownership', () => this.ownershipLoop()), this.runLoop('mailbox', () => this.mailboxLoop()), this.runLoop('timers', () => this.timerLoop()), this.runLoop('maintenance', () => this.maintenanceLoop())];
     this.logger.info({ shards: this.ownership.ownedShards().length }, 'controller node started');
   }
 
@@ -135,8 +135,13 @@ export class ControllerNode {
     await this.store.appendMailbox(messages);
   }
 
+  /**
+   * Public views of entities on any shard, in `refs` order; null where none
+   * exists. Throws `UnknownActorKindError` for a kind this node was not given:
+   * without its routing the entity's shard is unknown.
+   */
   async readModels(refs: readonly EntityRef[]): Promise<(JsonValue | null)[]> {
-    return this.store.readReadModels(refs);
+    return this.store.readReadModels(refs.map((ref) => ({ shard: this.router.shardOf(ref), ref })));
   }
 
   private async ownershipRound(): Promise<void> {
@@ -205,13 +210,15 @@ export class ControllerNode {
     }
   }
 
-  private async outboxLoop(): Promise<void> {
+  /**
+   * Every sweep interval each owned shard goes through the reclaim path again:
+   * it re-takes pending entries of any consumer (a deposed owner may have read
+   * entries it can no longer commit) and re-delivers outbox leftovers.
+   */
+  private async maintenanceLoop(): Promise<void> {
     while (this.running) {
       await this.sleep(this.sweepIntervalMs);
-      for (const shard of this.ownership.ownedShards()) {
-        const fence = this.ownership.fenceOf(shard);
-        if (fence !== undefined) await this.guard(shard, () => this.relay.sweep(shard, fence));
-      }
+      for (const shard of this.ownership.ownedShards()) this.needsReclaim.add(shard);
     }
   }
 

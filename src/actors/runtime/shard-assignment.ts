@@ -17,7 +17,5 @@ export function preferredShards(controllerId: string, liveControllerIds: readonl
   return shards;
 }
 
-/** Lease name of a shard; the store keeps it in the shard's own key space. */
-export function shardLeaseName(shard: number): string {
-  return `shard:${shard}`;
-}
+/** Re-exported so runtime code takes the name from where the store checks fences. */
+export { shardLeaseName } from '../../store/store.js';

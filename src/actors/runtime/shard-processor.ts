@@ -68,7 +68,8 @@ export class ShardProcessor {
     }
 
     const groups = [...byEntity.values()];
-    const stored = await this.store.loadEntities(groups.map((g) => g.ref));
+    // Deliveries come from this shard's mailbox, so every target lives in `shard`.
+    const stored = await this.store.loadEntities(shard, groups.map((g) => g.ref));
     const writes: EntityWrite[] = [];
     const appliedEventIds: string[] = [];
     const outbox: OutboxItem[] = [];

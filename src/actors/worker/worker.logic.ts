@@ -1,0 +1,103 @@
+import type { ResourceRequirements } from '../shared/resources.js';
+import type { GpuDevice, WorkerCapacity, WorkerInput } from './worker.events.js';
+
+/**
+ * The smallest task the scheduler places: 1 CPU and 256 MB. A worker with room
+ * for it is `ready`; one without is `busy`. Defined by capacity, not by task
+ * count, so a 64-core node keeps taking work while a 1-core node with one task
+ * does not.
+ */
+export const MINIMAL_TASK = { cpu: 1, memoryMb: 256 } as const;
+/** Heartbeat defaults: every 5 s, lost after 3 missed. */
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5000;
+export const DEFAULT_MISSED_HEARTBEATS_ALLOWED = 3;
+
+/** One dispatched attempt's share of the worker. */
+export type Allocation = {
+  attemptId: string;
+  taskId: string;
+  cpu: number;
+  memoryMb: number;
+  storageGb: number;
+  /** Indexes of the GPUs given to the attempt (whole GPUs). */
+  gpuIndexes: number[];
+  assignedAt: number;
+};
+
+export type FreeCapacity = { cpu: number; memoryMb: number; storageGb: number; gpus: GpuDevice[] };
+
+/** Plain JSON (the runtime persists it as is): nulls, never `undefined`. */
+export type WorkerContext = WorkerInput & {
+  allocations: Allocation[];
+  connected: boolean;
+  lastHeartbeatAt: number;
+  /** When the current heartbeat timer fires; a timer armed for an older deadline is stale. */
+  heartbeatDeadline: number;
+  readyAt: number | null;
+  drainReason: string | null;
+  endedAt: number | null;
+  endReason: string | null;
+  /** Attempts on this worker when it was lost (kept for the read model and the log). */
+  lostAttemptIds: string[];
+};
+
+export function initialWorkerContext(input: WorkerInput): WorkerContext {
+  return {
+    ...input,
+    allocations: [],
+    connected: true,
+    lastHeartbeatAt: input.registeredAt,
+    heartbeatDeadline: heartbeatDeadline(input, input.registeredAt),
+    readyAt: null,
+    drainReason: null,
+    endedAt: null,
+    endReason: null,
+    lostAttemptIds: [],
+  };
+}
+
+export function heartbeatDeadline(config: Pick<WorkerInput, 'heartbeatIntervalMs' | 'missedHeartbeatsAllowed'>, at: number): number {
+  return at + config.heartbeatIntervalMs * config.missedHeartbeatsAllowed;
+}
+
+// CPU counts may be fractional (0.5); round sums so 0.1 + 0.2 never leaves a phantom 0.0000001.
+const round3 = (n: number) => Math.round(n * 1000) / 1000;
+
+export function freeCapacity(capacity: WorkerCapacity, allocations: readonly Allocation[]): FreeCapacity {
+  const used = new Set(allocations.flatMap((a) => a.gpuIndexes));
+  return {
+    cpu: round3(capacity.cpu - allocations.reduce((sum, a) => sum + a.cpu, 0)),
+    memoryMb: capacity.memoryMb - allocations.reduce((sum, a) => sum + a.memoryMb, 0),
+    storageGb: round3(capacity.storageGb - allocations.reduce((sum, a) => sum + a.storageGb, 0)),
+    gpus: capacity.gpus.filter((gpu) => !used.has(gpu.index)),
+  };
+}
+
+export function hasRoomForMinimalTask(context: WorkerContext): boolean {
+  const free = freeCapacity(context.capacity, context.allocations);
+  return free.cpu >= MINIMAL_TASK.cpu && free.memoryMb >= MINIMAL_TASK.memoryMb;
+}
+
+/**
+ * Records an attempt placed here. The task already accepted the dispatch, so
+ * the allocation is recorded even if it overcommits (a race between two
+ * claims): the worker's books must match what actually runs. GPUs are the
+ * smallest free ones with enough memory; if too few are free, it gets those.
+ */
+export function allocate(context: WorkerContext, taskId: string, attemptId: string, req: ResourceRequirements, at: number): Allocation[] {
+  if (context.allocations.some((a) => a.attemptId === attemptId)) return context.allocations;
+  const free = freeCapacity(context.capacity, context.allocations);
+  const gpuIndexes = free.gpus
+    .filter((gpu) => gpu.memoryMb >= req.gpuMemoryMb)
+    .sort((a, b) => a.memoryMb - b.memoryMb || a.index - b.index)
+    .slice(0, req.gpuCount)
+    .map((gpu) => gpu.index);
+  return [
+    ...context.allocations,
+    { attemptId, taskId, cpu: req.cpu, memoryMb: req.memoryMb, storageGb: req.storageGb, gpuIndexes, assignedAt: at },
+  ];
+}
+
+export function release(allocations: readonly Allocation[], attemptId: string): Allocation[] {
+  return allocations.filter((a) => a.attemptId !== attemptId);
+}

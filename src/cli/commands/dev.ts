@@ -1,0 +1,42 @@
+/**
+ * `computalot dev`: the whole platform in one process with the embedded store —
+ * the README's first command, so it needs no file and no Redis.
+ */
+import type { CliOutput } from '../main.js';
+import { integerFlag } from './flags.js';
+import { runControllerWithConfig } from './run-with-config.js';
+
+/** Flags of `computalot dev`, as typed. */
+export interface DevFlags {
+  readonly port?: string | undefined;
+  readonly dataDir?: string | undefined;
+  readonly shards?: string | undefined;
+}
+
+/** Variables that would point dev at Redis; dev is embedded by definition, so they are ignored. */
+const STORE_SELECTION_VARIABLES = ['COMPUTALOT_STORE', 'COMPUTALOT_REDIS_URL', 'COMPUTALOT_REDIS_PATH'] as const;
+
+/** Runs `computalot dev`; resolves with the exit code once stopped. */
+export async function runDev(flags: DevFlags, output: CliOutput): Promise<number> {
+  const env: Record<string, string | undefined> = { ...process.env };
+  // dev never reads cluster.yml: that file describes a cluster, not a laptop.
+  delete env.COMPUTALOT_CONFIG;
+  const notices: string[] = [];
+  for (const name of STORE_SELECTION_VARIABLES) {
+    if (env[name]?.trim()) notices.push(`computalot dev always uses the embedded store; ignoring ${name}`);
+    delete env[name];
+  }
+  return runControllerWithConfig(
+    'dev',
+    {
+      env,
+      overrides: {
+        store: { kind: 'embedded', data_dir: flags.dataDir },
+        shards: integerFlag(flags.shards),
+        controller: { http: { port: integerFlag(flags.port) } },
+      },
+    },
+    output,
+    notices,
+  );
+}

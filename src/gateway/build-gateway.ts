@@ -1,0 +1,38 @@
+/**
+ * Builds the HTTP gateway. It never listens (STYLE.md §6): the CLI calls
+ * `listen()`, tests call `inject()`.
+ */
+import Fastify, { type FastifyBaseLogger } from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from '@fastify/type-provider-zod';
+import type { GatewayDeps, GatewayInstance } from './gateway-types.js';
+import { handleGatewayError, handleUnknownRoute } from './error-handler.js';
+import { healthRoutes } from './routes/health.routes.js';
+
+/** Upper bound on request bodies; project tarballs (≤ 100 MB) get their own limit on their route. */
+const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
+
+/**
+ * Creates the gateway with every route registered. Routes validate input and
+ * response bodies with zod; all errors go through one handler.
+ */
+export function buildGateway(deps: GatewayDeps): GatewayInstance {
+  // Widened to Fastify's logger interface so the instance type stays the plain, shareable GatewayInstance.
+  const loggerInstance: FastifyBaseLogger = deps.logger;
+  const app = Fastify({
+    loggerInstance,
+    bodyLimit: DEFAULT_BODY_LIMIT_BYTES,
+    // Fastify's own /x and /x/ handling: one route answers both.
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  // Set before any plugin is registered so every encapsulated context inherits them.
+  app.setErrorHandler(handleGatewayError);
+  app.setNotFoundHandler(handleUnknownRoute);
+
+  void app.register(healthRoutes, { readiness: deps.readiness, version: deps.version, logger: deps.logger });
+  return app;
+}
+
+export type { GatewayDeps, GatewayInstance, ReadinessCheck, ReadinessReport } from './gateway-types.js';

@@ -1,0 +1,71 @@
+import type { JsonValue } from '../../shared/json.js';
+import type { Lease } from '../store.js';
+import type { Mutation } from './mutations.js';
+import type { KvRecord, MemberEntry, StoreState } from './state.js';
+
+/**
+ * Decisions for the coordination data — leases, members, KV — made against
+ * the state at `now` (the store's clock). Expired records stay in memory until
+ * the next snapshot drops them, so every reader goes through these helpers to
+ * see them as absent, as Redis's own key expiry would make them.
+ */
+
+export function liveLease(state: StoreState, name: string, now: number): Lease | undefined {
+  const lease = state.leases.get(name);
+  return lease && lease.expiresAt > now ? lease : undefined;
+}
+
+/** Whether `owner` holds `name` with `token` right now. */
+export function holdsLease(state: StoreState, name: string, owner: string, token: number, now: number): boolean {
+  const lease = liveLease(state, name, now);
+  return lease !== undefined && lease.owner === owner && lease.token === token;
+}
+
+/**
+ * The lease `owner` gets, or null when another owner holds it. Even a holder
+ * re-acquiring gets a new, larger token, fencing off its previous incarnation
+ * (same as the Redis script).
+ */
+export function planAcquireLease(state: StoreState, name: string, owner: string, ttlMs: number, now: number): Lease | null {
+  const current = liveLease(state, name, now);
+  if (current && current.owner !== owner) return null;
+  return { owner, token: (state.leaseTokens.get(name) ?? 0) + 1, expiresAt: now + ttlMs };
+}
+
+/** Live members of `group`, earliest expiry first (the Redis store's order). */
+export function liveMembers(state: StoreState, group: string, now: number): [string, MemberEntry][] {
+  return [...(state.members.get(group) ?? [])]
+    .filter(([, member]) => member.expiresAt > now)
+    .sort(([a, x], [b, y]) => x.expiresAt - y.expiresAt || (a < b ? -1 : a > b ? 1 : 0));
+}
+
+export function liveKv(state: StoreState, key: string, now: number): KvRecord | undefined {
+  const entry = state.kv.get(key);
+  return entry && (entry.expiresAt === null || entry.expiresAt > now) ? entry : undefined;
+}
+
+/**
+ * The write `kvSet` makes, or null when `ifVersion` does not match the
+ * current version (0 = absent or expired). Versions restart at 1 after a
+ * delete or expiry; a write without a TTL clears any TTL.
+ */
+export function planKvSet(
+  state: StoreState,
+  key: string,
+  value: JsonValue,
+  options: { ttlMs?: number; ifVersion?: number },
+  now: number,
+): Extract<Mutation, { t: 'kvSet' }> | null {
+  const currentVersion = liveKv(state, key, now)?.version ?? 0;
+  if (options.ifVersion !== undefined && options.ifVersion !== currentVersion) return null;
+  return { t: 'kvSet', key, value, version: currentVersion + 1, expiresAt: options.ttlMs === undefined ? null : now + options.ttlMs };
+}
+
+/** Live keys starting with `prefix`, in key order. O(n log n) over all keys: KV holds little. */
+export function liveKvKeys(state: StoreState, prefix: string, now: number): string[] {
+  const keys: string[] = [];
+  for (const [key, entry] of state.kv) {
+    if (key.startsWith(prefix) && (entry.expiresAt === null || entry.expiresAt > now)) keys.push(key);
+  }
+  return keys.sort();
+}

@@ -1,0 +1,421 @@
+import { mkdir } from 'node:fs/promises';
+import { resolve as resolvePath } from 'node:path';
+import type { JsonValue } from '../../shared/json.js';
+import type {
+  CommitRequest,
+  CommitResult,
+  EntityRef,
+  EventLogRecord,
+  KvEntry,
+  Lease,
+  LocatedRef,
+  MailboxDelivery,
+  MailboxMessage,
+  MemberRecord,
+  OutboxRecord,
+  QueueItem,
+  StoredEntity,
+  Store,
+} from '../store.js';
+import { isFenceStale, planCommit } from './commit-plan.js';
+import { holdsLease, liveKv, liveKvKeys, liveLease, liveMembers, planAcquireLease, planKvSet } from './coordination.js';
+import { StoreArgumentError, StoreClosedError } from './errors.js';
+import { LockFile } from './lock-file.js';
+import { planAppends, planDelivery } from './mailbox-plan.js';
+import { MailboxWaiters } from './mailbox-waiters.js';
+import type { Mutation } from './mutations.js';
+import { recoverStore } from './recovery.js';
+import { encodeSnapshot } from './snapshot-codec.js';
+import { entityKey, type StoreState } from './state.js';
+import { assertTtl, copyJson } from './values.js';
+import { WriteAheadLog, type FsyncMode } from './wal.js';
+
+/** Options of `EmbeddedStore.open`. */
+export interface EmbeddedStoreOptions {
+  /** Directory for the lock, snapshot and log files; created when missing. */
+  readonly dataDir: string;
+  /** Virtual shards; fixed when the data dir is created, checked on every open. */
+  readonly shardCount: number;
+  /** Default `always`: an acknowledged write survives a power cut. See `FsyncMode`. */
+  readonly fsync?: FsyncMode;
+  /** Log bytes after which a snapshot is written and the log restarted. Default 64 MiB. */
+  readonly compactAfterBytes?: number;
+}
+
+const DEFAULT_COMPACT_AFTER_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The `Store` for `computalot dev` and single-node installs: state in memory,
+ * every change appended to a write-ahead log in the data dir and fsynced (with
+ * group commit) before its promise resolves; snapshots bound replay time.
+ * Exactly one process may have a data dir open (`STORE_LOCKED` otherwise):
+ * several controllers need the Redis store.
+ *
+ * Calls validate against memory and apply their change synchronously, so
+ * calls are linearised in the order they were made.
+ */
+export class EmbeddedStore implements Store {
+  readonly kind = 'embedded' as const;
+  private readonly waiters = new MailboxWaiters();
+  private closing: Promise<void> | null = null;
+
+  private constructor(
+    readonly shardCount: number,
+    private readonly state: StoreState,
+    private readonly wal: WriteAheadLog,
+    private readonly lock: LockFile,
+  ) {}
+
+  /** Locks the data dir, rebuilds the state from snapshot + log, and opens the log for appends. */
+  static async open(options: EmbeddedStoreOptions): Promise<EmbeddedStore> {
+    const { shardCount } = options;
+    if (!Number.isInteger(shardCount) || shardCount < 1) throw new StoreArgumentError(`shardCount must be a positive integer, got ${shardCount}`);
+    const dir = resolvePath(options.dataDir);
+    await mkdir(dir, { recursive: true });
+    const lock = LockFile.acquire(dir);
+    try {
+      const recovered = await recoverStore(dir, shardCount);
+      const wal = await WriteAheadLog.openForAppend(
+        {
+          dir,
+          fsync: options.fsync ?? 'always',
+          compactAfterBytes: options.compactAfterBytes ?? DEFAULT_COMPACT_AFTER_BYTES,
+          snapshot: (position) => JSON.stringify(encodeSnapshot(recovered.state, position, Date.now())),
+        },
+        recovered.gen,
+        recovered.lastSeq,
+      );
+      return new EmbeddedStore(shardCount, recovered.state, wal, lock);
+    } catch (error) {
+      lock.release();
+      throw error;
+    }
+  }
+
+  // ── entities ──────────────────────────────────────────────────────────
+  // One process holds every shard, so entities are keyed by ref alone; the
+  // shard argument is only range-checked, to fail like the Redis store does.
+
+  async loadEntities(shard: number, refs: readonly EntityRef[]): Promise<(StoredEntity | null)[]> {
+    this.assertUsable();
+    this.assertShard(shard);
+    return refs.map((ref) => {
+      const record = this.state.entities.get(entityKey(ref.kind, ref.id));
+      if (!record || record.version === 0) return null;
+      return { ref: { kind: ref.kind, id: ref.id }, version: record.version, snapshot: copyJson(record.snapshot) };
+    });
+  }
+
+  async commit(request: CommitRequest): Promise<CommitResult> {
+    this.assertUsable();
+    this.assertShard(request.shard);
+    const plan = planCommit(this.state, request, Date.now());
+    if ('ok' in plan) return plan;
+    await this.persist(plan.mutations);
+    return { ok: true, outboxIds: plan.outboxIds };
+  }
+
+  async filterApplied(shard: number, eventIds: readonly string[]): Promise<Set<string>> {
+    this.assertUsable();
+    this.assertShard(shard);
+    const now = Date.now();
+    return new Set(eventIds.filter((eventId) => this.state.wasApplied(shard, eventId, now)));
+  }
+
+  async readReadModels(refs: readonly LocatedRef[]): Promise<(JsonValue | null)[]> {
+    this.assertUsable();
+    for (const { shard } of refs) this.assertShard(shard);
+    return refs.map(({ ref }) => {
+      const readModel = this.state.entities.get(entityKey(ref.kind, ref.id))?.readModel;
+      return readModel === undefined ? null : copyJson(readModel);
+    });
+  }
+
+  async readEventLog(shard: number, ref: EntityRef, options: { afterSeq?: number; limit?: number } = {}): Promise<EventLogRecord[]> {
+    this.assertUsable();
+    this.assertShard(shard);
+    const log = this.state.entities.get(entityKey(ref.kind, ref.id))?.log ?? [];
+    // seq n sits at index n - 1: logs are never trimmed.
+    const start = Math.max(0, options.afterSeq ?? 0);
+    const end = options.limit === undefined ? undefined : start + Math.max(0, options.limit);
+    return log.slice(start, end).map((record) => copyJson(record));
+  }
+
+  // ── mailboxes ─────────────────────────────────────────────────────────
+
+  async appendMailbox(messages: readonly MailboxMessage[]): Promise<void> {
+    this.assertUsable();
+    for (const message of messages) this.assertShard(message.shard);
+    if (messages.length === 0) return;
+    const durable = this.persist(planAppends(this.state, messages.map((message) => ({ shard: message.shard, message })), Date.now()));
+    this.waiters.notify(messages.map((message) => message.shard));
+    await durable;
+  }
+
+  async readMailbox(shards: readonly number[], consumer: string, options: { count: number; blockMs: number }): Promise<MailboxDelivery[]> {
+    this.assertUsable();
+    for (const shard of shards) this.assertShard(shard);
+    const deliveries = this.deliverWaiting(shards, consumer, options.count);
+    if (deliveries.length > 0 || options.blockMs <= 0 || options.count <= 0) return deliveries;
+    return this.waiters.wait(shards, options.blockMs, () => this.deliverWaiting(shards, consumer, options.count));
+  }
+
+  async reclaimMailbox(shard: number, consumer: string): Promise<MailboxDelivery[]> {
+    this.assertUsable();
+    this.assertShard(shard);
+    const pending = [...(this.state.mailboxes[shard]?.pending ?? [])];
+    if (pending.length === 0) return [];
+    this.persistDelivery([{ t: 'mbDeliver', shard, entryIds: pending.map(([entryId]) => entryId), consumer }]);
+    return pending.map(([entryId, entry]) => ({ shard, entryId, message: copyJson(entry.message) }));
+  }
+
+  async ackMailbox(shard: number, fence: number, entryIds: readonly string[]): Promise<boolean> {
+    this.assertUsable();
+    this.assertShard(shard);
+    if (isFenceStale(this.state, shard, fence, Date.now())) return false;
+    if (entryIds.length > 0) await this.persist([{ t: 'mbAck', shard, entryIds: [...entryIds] }]);
+    return true;
+  }
+
+  async mailboxDepth(shard: number): Promise<number> {
+    this.assertUsable();
+    this.assertShard(shard);
+    return this.state.mailboxes[shard]?.depth ?? 0;
+  }
+
+  // ── outbox ────────────────────────────────────────────────────────────
+
+  async readOutbox(shard: number, limit: number): Promise<OutboxRecord[]> {
+    this.assertUsable();
+    this.assertShard(shard);
+    const records: OutboxRecord[] = [];
+    for (const [outboxId, item] of this.state.outboxes[shard]?.items ?? []) {
+      if (records.length >= limit) break;
+      records.push({ outboxId, item: copyJson(item) });
+    }
+    return records;
+  }
+
+  async deleteOutbox(shard: number, fence: number, outboxIds: readonly string[]): Promise<boolean> {
+    this.assertUsable();
+    this.assertShard(shard);
+    if (isFenceStale(this.state, shard, fence, Date.now())) return false;
+    if (outboxIds.length > 0) await this.persist([{ t: 'obDel', shard, outboxIds: [...outboxIds] }]);
+    return true;
+  }
+
+  // ── timers ────────────────────────────────────────────────────────────
+
+  async fireDueTimers(shard: number, fence: number, now: number, limit: number): Promise<number> {
+    this.assertUsable();
+    this.assertShard(shard);
+    if (isFenceStale(this.state, shard, fence, Date.now())) return 0;
+    const due = (this.state.timers[shard]?.lowest(limit) ?? []).filter((timer) => timer.score <= now);
+    if (due.length === 0) return 0;
+    // A due timer's message goes into the timer's own shard, as the Redis script does.
+    const mutations: Mutation[] = [
+      { t: 'timerDel', shard, timerIds: due.map((timer) => timer.member) },
+      ...planAppends(this.state, due.map((timer) => ({ shard, message: timer.value })), Date.now()),
+    ];
+    const durable = this.persist(mutations);
+    this.waiters.notify([shard]);
+    await durable;
+    return due.length;
+  }
+
+  async nextTimerDue(shards: readonly number[]): Promise<number | null> {
+    this.assertUsable();
+    let earliest: number | null = null;
+    for (const shard of shards) {
+      this.assertShard(shard);
+      const first = this.state.timers[shard]?.first();
+      if (first && (earliest === null || first.score < earliest)) earliest = first.score;
+    }
+    return earliest;
+  }
+
+  // ── priority queues ───────────────────────────────────────────────────
+
+  async queuePush(queue: string, items: readonly QueueItem[]): Promise<void> {
+    this.assertUsable();
+    if (items.length === 0) return;
+    await this.persist([{ t: 'qSet', queue, items: items.map(({ member, score }) => ({ member, score })) }]);
+  }
+
+  async queuePop(queue: string, count: number): Promise<QueueItem[]> {
+    this.assertUsable();
+    const items = this.queueLowest(queue, count);
+    if (items.length > 0) await this.persist([{ t: 'qDel', queue, members: items.map((item) => item.member) }]);
+    return items;
+  }
+
+  async queueRemove(queue: string, members: readonly string[]): Promise<number> {
+    this.assertUsable();
+    const set = this.state.queues.get(queue);
+    const present = [...new Set(members)].filter((member) => set?.get(member) !== undefined);
+    if (present.length > 0) await this.persist([{ t: 'qDel', queue, members: present }]);
+    return present.length;
+  }
+
+  async queuePeek(queue: string, count: number): Promise<QueueItem[]> {
+    this.assertUsable();
+    return this.queueLowest(queue, count);
+  }
+
+  async queueSize(queue: string): Promise<number> {
+    this.assertUsable();
+    return this.state.queues.get(queue)?.size ?? 0;
+  }
+
+  // ── leases ────────────────────────────────────────────────────────────
+
+  async acquireLease(name: string, owner: string, ttlMs: number): Promise<Lease | null> {
+    this.assertUsable();
+    assertTtl(ttlMs);
+    const lease = planAcquireLease(this.state, name, owner, ttlMs, Date.now());
+    if (lease) await this.persist([{ t: 'leaseSet', name, lease }]);
+    return lease;
+  }
+
+  async renewLease(name: string, owner: string, token: number, ttlMs: number): Promise<Lease | null> {
+    this.assertUsable();
+    assertTtl(ttlMs);
+    const now = Date.now();
+    if (!holdsLease(this.state, name, owner, token, now)) return null;
+    const lease: Lease = { owner, token, expiresAt: now + ttlMs };
+    await this.persist([{ t: 'leaseSet', name, lease }]);
+    return lease;
+  }
+
+  async releaseLease(name: string, owner: string, token: number): Promise<boolean> {
+    this.assertUsable();
+    if (!holdsLease(this.state, name, owner, token, Date.now())) return false;
+    await this.persist([{ t: 'leaseDel', name }]);
+    return true;
+  }
+
+  async readLease(name: string): Promise<Lease | null> {
+    this.assertUsable();
+    const lease = liveLease(this.state, name, Date.now());
+    return lease ? { ...lease } : null;
+  }
+
+  // ── membership ────────────────────────────────────────────────────────
+
+  async heartbeatMember(group: string, id: string, info: JsonValue, ttlMs: number): Promise<void> {
+    this.assertUsable();
+    assertTtl(ttlMs);
+    await this.persist([{ t: 'memberSet', group, id, info, expiresAt: Date.now() + ttlMs }]);
+  }
+
+  async removeMember(group: string, id: string): Promise<void> {
+    this.assertUsable();
+    if (this.state.members.get(group)?.has(id)) await this.persist([{ t: 'memberDel', group, id }]);
+  }
+
+  async listMembers(group: string): Promise<MemberRecord[]> {
+    this.assertUsable();
+    return liveMembers(this.state, group, Date.now()).map(([id, member]) => ({ id, info: copyJson(member.info), expiresAt: member.expiresAt }));
+  }
+
+  // ── KV ────────────────────────────────────────────────────────────────
+
+  async kvGet(key: string): Promise<KvEntry | null> {
+    this.assertUsable();
+    const entry = liveKv(this.state, key, Date.now());
+    return entry ? { key, value: copyJson(entry.value), version: entry.version } : null;
+  }
+
+  async kvSet(key: string, value: JsonValue, options: { ttlMs?: number; ifVersion?: number } = {}): Promise<KvEntry | null> {
+    this.assertUsable();
+    if (options.ttlMs !== undefined) assertTtl(options.ttlMs);
+    const write = planKvSet(this.state, key, value, options, Date.now());
+    if (!write) return null;
+    await this.persist([write]);
+    return { key, value: copyJson(value), version: write.version };
+  }
+
+  async kvDelete(key: string): Promise<boolean> {
+    this.assertUsable();
+    if (!liveKv(this.state, key, Date.now())) return false;
+    await this.persist([{ t: 'kvDel', key }]);
+    return true;
+  }
+
+  async kvList(prefix: string, limit?: number): Promise<KvEntry[]> {
+    this.assertUsable();
+    return liveKvKeys(this.state, prefix, Date.now())
+      .slice(0, limit)
+      .map((key) => {
+        const entry = this.state.kv.get(key)!;
+        return { key, value: copyJson(entry.value), version: entry.version };
+      });
+  }
+
+  async now(): Promise<number> {
+    return Date.now();
+  }
+
+  /** Wakes blocked readers, makes every acknowledged write durable, and releases the lock. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.waiters.releaseAll();
+      try {
+        await this.wal.close();
+      } finally {
+        this.lock.release();
+      }
+    })();
+    return this.closing;
+  }
+
+  // ── internals ─────────────────────────────────────────────────────────
+
+  /**
+   * Applies a batch to memory and appends it to the log; resolves when it is
+   * durable. Memory gets a copy parsed back from the very JSON that is
+   * logged, so the live state is exactly what replay will rebuild and shares
+   * nothing with the caller's objects.
+   */
+  private persist(mutations: readonly Mutation[]): Promise<void> {
+    const json = JSON.stringify(mutations);
+    for (const mutation of JSON.parse(json) as Mutation[]) this.state.apply(mutation);
+    return this.wal.append(json);
+  }
+
+  /**
+   * Deliveries are logged but not awaited: losing one to a crash only turns
+   * a pending entry back into a waiting one, which at-least-once allows, and
+   * anything later in the log (an ack) implies it is on disk.
+   */
+  private persistDelivery(mutations: readonly Mutation[]): void {
+    // A failed write poisons the store; the next call reports it.
+    this.persist(mutations).catch(() => undefined);
+  }
+
+  /** Hands up to `count` never-delivered entries of `shards`, oldest first, to `consumer`. */
+  private deliverWaiting(shards: readonly number[], consumer: string, count: number): MailboxDelivery[] {
+    if (this.closing || count <= 0) return [];
+    const plan = planDelivery(this.state, shards, consumer, count);
+    if (plan.mutations.length > 0) this.persistDelivery(plan.mutations);
+    return plan.deliveries.map((delivery) => copyJson(delivery));
+  }
+
+  private queueLowest(queue: string, count: number): QueueItem[] {
+    const set = this.state.queues.get(queue);
+    if (!set || count <= 0) return [];
+    return set.lowest(count).map(({ member, score }) => ({ member, score }));
+  }
+
+  private assertUsable(): void {
+    if (this.closing) throw new StoreClosedError();
+    const failure = this.wal.failed;
+    if (failure) throw failure;
+  }
+
+  private assertShard(shard: number): void {
+    if (!Number.isInteger(shard) || shard < 0 || shard >= this.shardCount) {
+      throw new StoreArgumentError(`shard ${shard} is out of range 0..${this.shardCount - 1}`);
+    }
+  }
+}

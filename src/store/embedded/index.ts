@@ -1,0 +1,3 @@
+export { EmbeddedStore, type EmbeddedStoreOptions } from './embedded-store.js';
+export type { FsyncMode } from './wal.js';
+export * from './errors.js';

@@ -1,0 +1,168 @@
+import t, { type Test } from 'tap';
+import { pino } from 'pino';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ControllerNode, type ControllerNodeOptions, type ExternalEffect } from '../../src/actors/runtime/index.js';
+import type { Store } from '../../src/store/store.js';
+import { EmbeddedStore } from '../../src/store/index.js';
+import { startRedisServer, makeRedisStore } from '../fixtures/redis-server.js';
+import { counterKind } from '../fixtures/counter-kind.js';
+import { waitFor } from '../helpers/wait.js';
+
+const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+const SHARDS = 16;
+const ALL_SHARDS = Array.from({ length: SHARDS }, (_, i) => i);
+
+interface Counter {
+  count: number;
+  adds: number;
+  reminded: number;
+  state: unknown;
+}
+
+function node(store: Store, extra: Partial<ControllerNodeOptions> = {}): ControllerNode {
+  return new ControllerNode({ store, kinds: [counterKind], logger, leaseTtlMs: 1_500, heartbeatIntervalMs: 200, outboxSweepIntervalMs: 200, ...extra });
+}
+
+async function counters(n: ControllerNode, ids: string[]): Promise<(Counter | null)[]> {
+  return (await n.readModels(ids.map((id) => ({ kind: 'counter', id })))) as unknown as (Counter | null)[];
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The behaviour every store must give the runtime; run once per store. */
+function runtimeBehaviour(t: Test, makeStore: () => Promise<Store>) {
+  t.test('events apply once each, in order, across many entities', async (t) => {
+    const store = await makeStore();
+    const n = node(store);
+    await n.start();
+    t.teardown(() => n.stop());
+    const ids = Array.from({ length: 50 }, (_, i) => `c${i}`);
+    await n.send(ids.map((id) => n.message({ kind: 'counter', id }, { type: 'counter.open' }, `open-${id}`)));
+    const adds = ids.flatMap((id) => Array.from({ length: 20 }, (_, k) => n.message({ kind: 'counter', id }, { type: 'counter.add', n: k + 1 }, `add-${id}-${k}`)));
+    await n.send(adds);
+    // The same events again: redelivery must be harmless.
+    await n.send(adds.slice(0, 200));
+    const all = await waitFor('all counters at 210', async () => {
+      const models = await counters(n, ids);
+      return models.every((m) => m?.count === 210) ? models : undefined;
+    });
+    t.equal(all.length, 50);
+    await waitFor('mailboxes drained', async () => (await Promise.all(ALL_SHARDS.map((s) => store.mailboxDepth(s)))).every((d) => d === 0));
+    const after = await counters(n, ids);
+    t.ok(after.every((m) => m?.adds === 20 && m.count === 210), 'duplicates were not applied');
+    const c0 = { kind: 'counter', id: 'c0' };
+    const log = await store.readEventLog(n.router.shardOf(c0), c0);
+    t.same(
+      log.map((l) => l.type),
+      ['counter.open'],
+      'the log records the one state change (creation)',
+    );
+    t.equal(n.ownedShards().length, SHARDS, 'a lone controller owns every shard');
+    t.equal(n.readiness().ready, true);
+  });
+
+  t.test('events to a missing entity are dropped, not retried forever', async (t) => {
+    const store = await makeStore();
+    const n = node(store);
+    await n.start();
+    t.teardown(() => n.stop());
+    await n.send([n.message({ kind: 'counter', id: 'ghost' }, { type: 'counter.add', n: 1 })]);
+    await n.send([n.message({ kind: 'counter', id: 'real' }, { type: 'counter.open' })]);
+    await waitFor('real counter', async () => (await counters(n, ['real']))[0] ?? undefined);
+    const shard = n.router.shardOf({ kind: 'counter', id: 'ghost' });
+    await waitFor('mailbox drained', async () => (await store.mailboxDepth(shard)) === 0);
+    t.same(await counters(n, ['ghost']), [null]);
+  });
+
+  t.test('sends reach other entities; effects run with stable ids', async (t) => {
+    const store = await makeStore();
+    const seen: ExternalEffect[] = [];
+    const n = node(store, { effectHandlers: new Map([['test.notify', async (e: ExternalEffect) => void seen.push(e)]]) });
+    await n.start();
+    t.teardown(() => n.stop());
+    await n.send(['a', 'b', 'c'].map((id) => n.message({ kind: 'counter', id }, { type: 'counter.open' }, `open-${id}`)));
+    await n.send([n.message({ kind: 'counter', id: 'a' }, { type: 'counter.forward', to: 'b', n: 5 }, 'fwd-1')]);
+    await n.send([n.message({ kind: 'counter', id: 'a' }, { type: 'counter.forward', to: 'c', n: 7 }, 'fwd-2')]);
+    await waitFor('forwarded adds', async () => {
+      const [, b, c] = await counters(n, ['a', 'b', 'c']);
+      return b?.count === 5 && c?.count === 7;
+    });
+    await n.send([n.message({ kind: 'counter', id: 'b' }, { type: 'counter.notify', note: 'hi' }, 'notify-1')]);
+    await waitFor('effect ran', () => seen.length === 1);
+    t.equal(seen[0]?.kind, 'test.notify');
+    t.same(seen[0]?.data, { note: 'hi', count: 5 });
+    t.same(seen[0]?.source, { kind: 'counter', id: 'b' });
+    t.equal(seen[0]?.effectId, 'notify-1/0', 'effect id derives from the causing event');
+  });
+
+  t.test('a failing effect stays in the outbox and is retried', async (t) => {
+    const store = await makeStore();
+    let calls = 0;
+    const flaky = async () => {
+      calls++;
+      if (calls < 3) throw new Error('receiver down');
+    };
+    const n = node(store, { effectHandlers: new Map([['test.notify', flaky]]) });
+    await n.start();
+    t.teardown(() => n.stop());
+    await n.send([n.message({ kind: 'counter', id: 'x' }, { type: 'counter.open' })]);
+    await n.send([n.message({ kind: 'counter', id: 'x' }, { type: 'counter.notify', note: 'retry me' })]);
+    await waitFor('third call succeeded', () => calls >= 3);
+    const shard = n.router.shardOf({ kind: 'counter', id: 'x' });
+    await waitFor('outbox empty', async () => (await store.readOutbox(shard, 10)).length === 0);
+    t.equal(calls, 3);
+  });
+
+  t.test('durable timers fire, can be cancelled, and survive a controller restart', async (t) => {
+    const store = await makeStore();
+    const first = node(store);
+    await first.start();
+    await first.send(['t1', 't2'].map((id) => first.message({ kind: 'counter', id }, { type: 'counter.open' })));
+    await first.send([
+      first.message({ kind: 'counter', id: 't1' }, { type: 'counter.remind', delayMs: 1_200 }),
+      first.message({ kind: 'counter', id: 't2' }, { type: 'counter.remind', delayMs: 1_200 }),
+    ]);
+    await first.send([first.message({ kind: 'counter', id: 't2' }, { type: 'counter.forget' })]);
+    await waitFor('timer scheduled', async () => (await store.nextTimerDue(ALL_SHARDS)) !== null);
+    await first.stop();
+    const second = node(store);
+    await second.start();
+    t.teardown(() => second.stop());
+    const [t1] = await waitFor('timer fired after restart', async () => {
+      const models = await counters(second, ['t1']);
+      return models[0]?.reminded === 1 ? models : undefined;
+    });
+    t.equal(t1?.reminded, 1);
+    await pause(1_500);
+    const [, t2] = await counters(second, ['t1', 't2']);
+    t.equal(t2?.reminded, 0, 'cancelled timer never fired');
+  });
+}
+
+t.test('embedded store', async (t) => {
+  const dirs: string[] = [];
+  let open: Store | undefined;
+  t.teardown(async () => {
+    await open?.close();
+    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  });
+  runtimeBehaviour(t, async () => {
+    await open?.close();
+    const dir = await mkdtemp(join(tmpdir(), 'computalot-runtime-'));
+    dirs.push(dir);
+    const store = await EmbeddedStore.open({ dataDir: dir, shardCount: SHARDS });
+    open = store;
+    return store;
+  });
+});
+
+t.test('redis store', async (t) => {
+  const redis = await startRedisServer(t);
+  runtimeBehaviour(t, async () => {
+    const store = await makeRedisStore(redis, { shardCount: SHARDS });
+    t.teardown(() => store.close());
+    return store;
+  });
+});
