@@ -38,7 +38,7 @@ async function drained(store: RedisStore): Promise<void> {
   for (;;) {
     const depths = await Promise.all(shards.map((s) => store.mailboxDepth(s)));
     if (depths.every((d) => d === 0)) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
 

@@ -36,7 +36,9 @@ export class ShardProcessor {
     for (let attempt = 1; attempt <= MAX_COMMIT_ATTEMPTS; attempt++) {
       const fence = this.fences.fenceOf(shard);
       if (fence === undefined) return 0; // not ours any more: the new owner reclaims the pending entries
-      const request = await this.buildCommit(shard, fence, deliveries);
+      // Redelivery is rare, so the first attempt skips the applied-id lookup and
+      // lets the commit's own check catch a duplicate; later attempts look first.
+      const request = await this.buildCommit(shard, fence, deliveries, attempt > 1);
       const result = await this.store.commit(request.commit);
       if (result.ok) {
         const records = result.outboxIds.map((outboxId, i) => ({ outboxId, item: request.outbox[i] as OutboxItem }));
@@ -52,9 +54,9 @@ export class ShardProcessor {
     throw new Error(`shard ${shard}: commit failed ${MAX_COMMIT_ATTEMPTS} times in a row`);
   }
 
-  private async buildCommit(shard: number, fence: number, deliveries: readonly MailboxDelivery[]) {
+  private async buildCommit(shard: number, fence: number, deliveries: readonly MailboxDelivery[], lookUpApplied: boolean) {
     const ack = deliveries.map((d) => d.entryId);
-    const alreadyApplied = await this.store.filterApplied(shard, [...new Set(deliveries.map((d) => d.message.eventId))]);
+    const alreadyApplied = lookUpApplied ? await this.store.filterApplied(shard, [...new Set(deliveries.map((d) => d.message.eventId))]) : new Set<string>();
     const byEntity = new Map<string, { ref: EntityRef; messages: MailboxMessage[] }>();
     const seen = new Set<string>();
     for (const { message } of deliveries) {
