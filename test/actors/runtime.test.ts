@@ -4,7 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControllerNode, type ControllerNodeOptions, type ExternalEffect } from '../../src/actors/runtime/index.js';
-import type { Store } from '../../src/store/store.js';
+import { shardLeaseName, type CommitRequest, type EntityRef, type Store } from '../../src/store/store.js';
+import type { JsonObject } from '../../src/shared/json.js';
 import { EmbeddedStore } from '../../src/store/index.js';
 import { startRedisServer, makeRedisStore } from '../fixtures/redis-server.js';
 import { counterKind } from '../fixtures/counter-kind.js';
@@ -30,6 +31,39 @@ async function counters(n: ControllerNode, ids: string[]): Promise<(Counter | nu
 }
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The real store, plus a second writer that — once armed — commits to
+ * `target` right before the runtime's next commit touching it, exactly the
+ * race CAS exists for. Everything else passes straight through.
+ */
+function withConcurrentWriter(store: Store, target: EntityRef, mutate: (context: JsonObject) => JsonObject): Store & { armed: boolean; raced: number } {
+  const state = { armed: false, raced: 0 };
+  const commit = async (request: CommitRequest) => {
+    if (state.armed && request.writes.some((w) => w.ref.kind === target.kind && w.ref.id === target.id)) {
+      state.armed = false;
+      const [current] = await store.loadEntities(request.shard, [target]);
+      const lease = await store.readLease(shardLeaseName(request.shard));
+      if (!current || !lease) throw new Error('race set-up failed');
+      const snapshot = current.snapshot as JsonObject & { context: JsonObject };
+      const won = await store.commit({ shard: request.shard, fence: lease.token, writes: [{ ref: target, expectedVersion: current.version, snapshot: { ...snapshot, context: mutate(snapshot.context) } }] });
+      if (won.ok) state.raced++;
+    }
+    return store.commit(request);
+  };
+  return new Proxy(store, {
+    get(obj, prop, receiver) {
+      if (prop === 'commit') return commit;
+      if (prop === 'armed' || prop === 'raced') return state[prop];
+      const value: unknown = Reflect.get(obj, prop, receiver);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(obj) : value;
+    },
+    set(_obj, prop, value) {
+      if (prop === 'armed') state.armed = Boolean(value);
+      return true;
+    },
+  }) as Store & { armed: boolean; raced: number };
+}
 
 /** The behaviour every store must give the runtime; run once per store. */
 function runtimeBehaviour(t: Test, makeStore: () => Promise<Store>) {
@@ -113,6 +147,55 @@ function runtimeBehaviour(t: Test, makeStore: () => Promise<Store>) {
     const shard = n.router.shardOf({ kind: 'counter', id: 'x' });
     await waitFor('outbox empty', async () => (await store.readOutbox(shard, 10)).length === 0);
     t.equal(calls, 3);
+  });
+
+  t.test('a commit that loses a CAS race reloads and applies on top of the winner', async (t) => {
+    const store = await makeStore();
+    const target = { kind: 'counter', id: 'raced' };
+    const racing = withConcurrentWriter(store, target, (context) => ({ ...context, count: (context.count as number) + 100 }));
+    const n = node(racing);
+    await n.start();
+    t.teardown(() => n.stop());
+    await n.send([n.message(target, { type: 'counter.open' })]);
+    await waitFor('opened', async () => (await counters(n, ['raced']))[0] ?? undefined);
+    racing.armed = true;
+    await n.send([n.message(target, { type: 'counter.add', n: 1 })]);
+    const [model] = await waitFor('add applied', async () => {
+      const models = await counters(n, ['raced']);
+      return models[0]?.adds === 1 ? models : undefined;
+    });
+    t.equal(racing.raced, 1, 'a concurrent writer won the first commit');
+    t.equal(model?.count, 101, "the loser reloaded and applied its event on top of the winner's write");
+  });
+
+  t.test('a controller whose lease was taken cannot commit, drops the shard, and the event is applied once later', async (t) => {
+    const store = await makeStore();
+    // Slow renewals: the controller only learns of the loss from its rejected commit.
+    const n = node(store, { leaseTtlMs: 20_000, heartbeatIntervalMs: 2_000 });
+    await n.start();
+    t.teardown(() => n.stop());
+    const target = { kind: 'counter', id: 'fenced' };
+    await n.send([n.message(target, { type: 'counter.open' })]);
+    await waitFor('opened', async () => (await counters(n, ['fenced']))[0] ?? undefined);
+    const shard = n.router.shardOf(target);
+    const name = shardLeaseName(shard);
+    const held = await store.readLease(name);
+    t.ok(held && (await store.releaseLease(name, held.owner, held.token)));
+    const intruder = await store.acquireLease(name, 'intruder', 20_000);
+    t.ok(intruder && held && intruder.token > held.token, 'the intruder holds a newer fencing token');
+    await n.send([n.message(target, { type: 'counter.add', n: 1 })]);
+    await waitFor('controller dropped the shard', () => !n.ownedShards().includes(shard));
+    t.equal((await counters(n, ['fenced']))[0]?.count, 0, 'the stale commit was rejected');
+    await store.releaseLease(name, 'intruder', intruder?.token ?? 0);
+    const [model] = await waitFor(
+      'shard re-acquired and event applied',
+      async () => {
+        const models = await counters(n, ['fenced']);
+        return models[0]?.count === 1 ? models : undefined;
+      },
+      10_000,
+    );
+    t.equal(model?.adds, 1, 'applied exactly once after the shard came back');
   });
 
   t.test('durable timers fire, can be cancelled, and survive a controller restart', async (t) => {
