@@ -5,7 +5,8 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { COMPUTALOT_VERSION } from '../shared/version.js';
-import { CONTROLLER_USAGE, DEV_USAGE, MAIN_USAGE } from './usage.js';
+import type { AgentComponentsFactory } from './commands/serve-agent.js';
+import { ADMIN_USAGE, AGENT_USAGE, CONTROLLER_USAGE, DEV_USAGE, MAIN_USAGE } from './usage.js';
 
 /** Where the CLI writes; tests pass buffers instead of the process streams. */
 export interface CliOutput {
@@ -25,7 +26,15 @@ type FlagValues = Record<string, string | boolean | (string | boolean)[] | undef
 interface CommandSpec {
   readonly usage: string;
   readonly options: NonNullable<ParseArgsConfig['options']>;
-  readonly run: (values: FlagValues, output: CliOutput) => Promise<number>;
+  /** Whether the command takes words after its name (`admin keys create`); default false. */
+  readonly positionals?: boolean;
+  readonly run: (values: FlagValues, output: CliOutput, positionals: readonly string[], deps: CliDeps) => Promise<number>;
+}
+
+/** Parts the CLI cannot build itself; the entry point (bin/computalot.js) supplies them. */
+export interface CliDeps {
+  /** Builds the task executor and project preparer of `computalot agent`. */
+  readonly agentComponents?: AgentComponentsFactory;
 }
 
 const helpOption = { help: { type: 'boolean', short: 'h' } } as const;
@@ -47,6 +56,72 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
       return runController({ config: stringFlag(values.config), port: stringFlag(values.port) }, output);
     },
   },
+  admin: {
+    usage: ADMIN_USAGE,
+    positionals: true,
+    options: {
+      ...helpOption,
+      config: { type: 'string' },
+      'data-dir': { type: 'string' },
+      shards: { type: 'string' },
+      account: { type: 'string' },
+      role: { type: 'string' },
+      label: { type: 'string' },
+    },
+    run: async (values, output, positionals) => {
+      const { runAdmin } = await import('./commands/admin-keys.js');
+      const flags = {
+        config: stringFlag(values.config),
+        dataDir: stringFlag(values['data-dir']),
+        shards: stringFlag(values.shards),
+        account: stringFlag(values.account),
+        role: stringFlag(values.role),
+        label: stringFlag(values.label),
+      };
+      return runAdmin(positionals, flags, output);
+    },
+  },
+  agent: {
+    usage: AGENT_USAGE,
+    options: {
+      ...helpOption,
+      controller: { type: 'string' },
+      config: { type: 'string' },
+      group: { type: 'string' },
+      'work-dir': { type: 'string' },
+      'agent-id': { type: 'string' },
+      cpu: { type: 'string' },
+      'memory-mb': { type: 'string' },
+      'storage-gb': { type: 'string' },
+      profile: { type: 'string' },
+      sandbox: { type: 'string' },
+      'allow-unsandboxed': { type: 'boolean' },
+      'drain-timeout-s': { type: 'string' },
+    },
+    run: async (values, output, _positionals, deps) => {
+      const { runAgent } = await import('./commands/agent.js');
+      const { productAgentComponents } = await import('../node-agent/product-components.js');
+      // The product's executor and preparer unless a caller (a test) brings its own.
+      const components: AgentComponentsFactory =
+        deps.agentComponents ??
+        (async (context) => productAgentComponents({ workDir: context.workDir, allowUnsandboxed: context.allowUnsandboxed, logger: context.logger, agentToken: context.config.controller.agent_token }));
+      const flags = {
+        controller: stringFlag(values.controller),
+        config: stringFlag(values.config),
+        group: stringFlag(values.group),
+        workDir: stringFlag(values['work-dir']),
+        agentId: stringFlag(values['agent-id']),
+        cpu: stringFlag(values.cpu),
+        memoryMb: stringFlag(values['memory-mb']),
+        storageGb: stringFlag(values['storage-gb']),
+        profile: stringFlag(values.profile),
+        sandbox: stringFlag(values.sandbox),
+        allowUnsandboxed: values['allow-unsandboxed'] === true,
+        drainTimeoutS: stringFlag(values['drain-timeout-s']),
+      };
+      return runAgent(flags, output, components);
+    },
+  },
 };
 
 function stringFlag(value: FlagValues[string]): string | undefined {
@@ -54,7 +129,7 @@ function stringFlag(value: FlagValues[string]): string | undefined {
 }
 
 /** Runs the CLI with `argv` (without node and script path) and resolves to the exit code. */
-export async function main(argv: readonly string[], output: CliOutput = processOutput): Promise<number> {
+export async function main(argv: readonly string[], output: CliOutput = processOutput, deps: CliDeps = {}): Promise<number> {
   const [first, ...rest] = argv;
   if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
     (first === undefined ? output.stderr : output.stdout)(MAIN_USAGE);
@@ -71,8 +146,9 @@ export async function main(argv: readonly string[], output: CliOutput = processO
   }
 
   let values: FlagValues;
+  let positionals: string[];
   try {
-    ({ values } = parseArgs({ args: [...rest], options: command.options, allowPositionals: false, strict: true }));
+    ({ values, positionals } = parseArgs({ args: [...rest], options: command.options, allowPositionals: command.positionals ?? false, strict: true }));
   } catch (error) {
     output.stderr(`computalot ${first}: ${(error as Error).message}\n\n${command.usage}`);
     return 2;
@@ -81,5 +157,5 @@ export async function main(argv: readonly string[], output: CliOutput = processO
     output.stdout(command.usage);
     return 0;
   }
-  return command.run(values, output);
+  return command.run(values, output, positionals, deps);
 }

@@ -6,7 +6,12 @@ import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from '@fastify/type-provider-zod';
 import type { GatewayDeps, GatewayInstance } from './gateway-types.js';
 import { handleGatewayError, handleUnknownRoute } from './error-handler.js';
+import { installAuthentication } from './auth/authenticate.js';
+import { authRoutes } from './routes/auth.routes.js';
 import { healthRoutes } from './routes/health.routes.js';
+import { agentBlobRoutes } from './routes/agent-blobs.routes.js';
+import { jobRoutes } from './routes/jobs.routes.js';
+import { projectRoutes } from './routes/projects.routes.js';
 
 /** Upper bound on request bodies; project tarballs (≤ 100 MB) get their own limit on their route. */
 const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
@@ -30,8 +35,14 @@ export function buildGateway(deps: GatewayDeps): GatewayInstance {
   // Set before any plugin is registered so every encapsulated context inherits them.
   app.setErrorHandler(handleGatewayError);
   app.setNotFoundHandler(handleUnknownRoute);
+  // Before any route: every route is authenticated unless it declares `config: { public: true }`.
+  installAuthentication(app, deps.credentials);
 
   void app.register(healthRoutes, { readiness: deps.readiness, version: deps.version, logger: deps.logger });
+  void app.register(authRoutes);
+  if (deps.projects && deps.blobs) void app.register(projectRoutes, { projects: deps.projects, blobs: deps.blobs });
+  if (deps.blobs) void app.register(agentBlobRoutes, { blobs: deps.blobs, agentToken: deps.agentToken });
+  if (deps.jobs) void app.register(jobRoutes, deps.jobs);
   return app;
 }
 

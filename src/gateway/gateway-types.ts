@@ -10,6 +10,10 @@ import type {
 } from 'fastify';
 import type { ZodTypeProvider } from '@fastify/type-provider-zod';
 import type { Logger } from '../shared/logger.js';
+import type { JobRoutesOptions } from './routes/jobs.routes.js';
+import type { TokenResolver } from './auth/authenticate.js';
+import type { ProjectRegistry } from '../projects/index.js';
+import type { BlobStore } from '../store/blobs/index.js';
 
 /** The Fastify instance `buildGateway` returns: default HTTP server, zod-typed routes. */
 export type GatewayInstance = FastifyInstance<
@@ -43,4 +47,14 @@ export interface GatewayDeps {
   readonly readiness: () => ReadinessReport;
   /** Software version reported by the liveness probes. */
   readonly version: string;
+  /** Resolves bearer tokens for every non-public route (usually a `CredentialService`). */
+  readonly credentials: TokenResolver;
+  /** Project records; with `blobs`, enables `/api/v1/projects…` (both or neither). */
+  readonly projects?: ProjectRegistry;
+  /** Where pushed tarballs are stored. */
+  readonly blobs?: BlobStore;
+  /** Job routes: submit, status, tasks, output, events, results, cancel. */
+  readonly jobs?: JobRoutesOptions;
+  /** Token agents present to download project tarballs (`controller.agent_token`). */
+  readonly agentToken?: string | undefined;
 }

@@ -55,6 +55,13 @@ const storeSchema = z
       .min(1, { error: 'expected a directory path' })
       .default('./.computalot')
       .describe('Directory for the embedded store and local caches; relative paths are relative to the working directory.'),
+    blob_dir: z
+      .string()
+      .min(1, { error: 'expected a directory path' })
+      .optional()
+      .describe(
+        'Directory of content-addressed blobs (project tarballs). Default: <data_dir>/blobs. Every controller of a cluster must see the same directory (one host or a shared mount).',
+      ),
   })
   .superRefine((store, ctx) => {
     const redisTargets = [store.redis_url, store.redis_path].filter((value) => value !== undefined).length;
@@ -91,6 +98,14 @@ const controllerSchema = z
       .describe('`cluster up` only: controller processes to start. Replica i listens on http.port + i and grpc.port + i.'),
     http: listenerSchema(8080, 'REST/SSE gateway').describe('REST/SSE gateway listener.'),
     grpc: listenerSchema(50051, 'agent gRPC endpoint').describe('gRPC endpoint node agents connect to.'),
+    agent_token: z
+      .string({ error: 'expected a token of at least 16 characters' })
+      .min(16, { error: 'expected a token of at least 16 characters' })
+      .regex(/^\S+$/, { error: 'expected a token without whitespace' })
+      .optional()
+      .describe(
+        'Shared secret node agents present (`authorization: Bearer …`) on the agent gRPC endpoint; agents read the same setting. Required when grpc.host is not a loopback address. Prefer COMPUTALOT_AGENT_TOKEN over the file.',
+      ),
     lease_ttl_ms: integerBetween(1000, 600_000)
       .default(10_000)
       .describe('Shard lease time-to-live in ms: how long a dead controller keeps its shards before others take them.'),

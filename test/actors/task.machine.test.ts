@@ -152,7 +152,9 @@ t.test('pending.ready', async (t) => {
     d.send({ type: 'task.cancel', at: T0 + 1, reason: 'user' });
     t.equal(d.value, 'cancelled');
     t.same(effectTypes(d.effects), ['effect:task.dequeue', 'send:job.task_finished']);
-    t.same(effectsOfKind(d.effects, 'task.dequeue'), [{ taskId: TASK, attemptId: A1 }]);
+    t.same(effectsOfKind(d.effects, 'task.dequeue'), [
+      { taskId: TASK, attemptId: A1, requirements: { cpu: 2, memory_mb: 1024, storage_gb: 1, gpu_count: 0, gpu_memory_mb: 0, profile: 'cpu' } },
+    ]);
   });
 });
 

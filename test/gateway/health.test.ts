@@ -22,18 +22,21 @@ async function gatewayHarness(t: Test): Promise<Harness> {
     logger: silentLogger(),
     version: '1.2.3',
     readiness: () => (typeof current === 'function' ? current() : current),
+    // No token is valid here; the routes under test are public (auth has its own test file).
+    credentials: { resolveToken: () => Promise.resolve({ ok: false, reason: 'unknown' }) },
   });
   // Test-only routes exercising the shared error handler through real Fastify plumbing.
-  app.get('/test/conflict', () => {
+  const open = { config: { public: true } };
+  app.get('/test/conflict', open, () => {
     throw new ConflictError('project is initializing', { details: { project: 'p1' }, cause: new Error('internal detail') });
   });
-  app.get('/test/unavailable', () => {
+  app.get('/test/unavailable', open, () => {
     throw new UnavailableError('store unreachable');
   });
-  app.get('/test/crash', () => {
+  app.get('/test/crash', open, () => {
     throw new Error('secret stack detail at /srv/app.ts:12');
   });
-  app.post('/test/validated', { schema: { body: z.object({ count: z.number().int() }) } }, (request) => ({ got: request.body.count }));
+  app.post('/test/validated', { ...open, schema: { body: z.object({ count: z.number().int() }) } }, (request) => ({ got: request.body.count }));
   await app.ready();
   t.teardown(() => app.close());
   return { app, setReadiness: (report) => (current = report) };

@@ -43,6 +43,12 @@ t.test('messages round-trip through the wire format; int64 fields are numbers', 
         timeoutS: 300,
         requirements: { cpu: 1, memoryMb: 512, storageGb: 1, gpus: 0, gpuMemoryMb: 0 },
         sandboxKind: 'bwrap',
+        accountId: 'acc_1',
+        projectEnv: { MODE: 'fast' },
+        metaEnv: { MODE: 'slow' },
+        tarballUrl: 'http://127.0.0.1:8080/internal/blobs/x',
+        maxOutputBytes: 10_240,
+        graceS: 5,
       },
     },
   };
@@ -54,6 +60,9 @@ t.test('messages round-trip through the wire format; int64 fields are numbers', 
     kind: { $case: 'prepareProject', value: { project: 'demo', contentHash: 'cd'.repeat(32), source: { $case: 'tarballArtifactId', value: 'art_x' } } },
   };
   t.same(ControllerMessage.decode(ControllerMessage.encode(prepare).finish()), prepare);
+
+  const ack: ControllerMessage = { kind: { $case: 'taskFinishedAck', value: { attemptId: 'att_1' } } };
+  t.same(ControllerMessage.decode(ControllerMessage.encode(ack).finish()), ack);
 
   const finished: AgentMessage = {
     kind: {

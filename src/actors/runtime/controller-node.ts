@@ -26,7 +26,7 @@ export interface ControllerNodeOptions {
   /** Handlers for external effects, by effect kind. */
   readonly effectHandlers?: ReadonlyMap<string, EffectHandler>;
   /** Published in the controller registry (e.g. HTTP and gRPC addresses). */
-  readonly info?: JsonValue;
+  readonly info?: JsonValue | (() => JsonValue);
 }
 
 export interface Readiness {

@@ -10,7 +10,8 @@ export interface ShardOwnershipOptions {
   readonly store: Store;
   readonly controllerId: string;
   readonly leaseTtlMs: number;
-  readonly info: JsonValue;
+  /** Published with each heartbeat; a function is read each time (e.g. an address known only after listen). */
+  readonly info: JsonValue | (() => JsonValue);
   readonly logger: Logger;
   /** Called once per newly acquired shard, with its fencing token. */
   readonly onGained: (shard: number, fence: number) => void;
@@ -51,7 +52,7 @@ export class ShardOwnership implements FenceSource {
 
   async round(): Promise<OwnershipRound> {
     const { store, controllerId, leaseTtlMs, info } = this.options;
-    await store.heartbeatMember(CONTROLLER_GROUP, controllerId, info, leaseTtlMs);
+    await store.heartbeatMember(CONTROLLER_GROUP, controllerId, typeof info === 'function' ? info() : info, leaseTtlMs);
     const [members, now] = await Promise.all([store.listMembers(CONTROLLER_GROUP), store.now()]);
     const liveControllers = members.filter((m) => m.expiresAt > now).map((m) => m.id);
     const wanted = new Set(preferredShards(controllerId, liveControllers, store.shardCount));

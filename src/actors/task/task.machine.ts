@@ -141,7 +141,11 @@ export const taskMachine = setup({
       });
     }),
     declareDequeue: enqueueActions(({ context, enqueue }) => {
-      enqueue({ type: 'effect', params: { kind: TASK_EFFECT.dequeue, data: { taskId: context.taskId, attemptId: context.attemptId } } });
+      // The requirements rebuild the exact ready-queue member to remove.
+      enqueue({
+        type: 'effect',
+        params: { kind: TASK_EFFECT.dequeue, data: { taskId: context.taskId, attemptId: context.attemptId, requirements: requirementsToJson(context.requirements) } },
+      });
     }),
     declareDispatch: enqueueActions(({ context, enqueue }) => {
       enqueue({

@@ -33,10 +33,13 @@ export async function runDev(flags: DevFlags, output: CliOutput): Promise<number
       overrides: {
         store: { kind: 'embedded', data_dir: flags.dataDir },
         shards: integerFlag(flags.shards),
-        controller: { http: { port: integerFlag(flags.port) } },
+        // `--port 0` (tests, several dev instances) must not collide on the default agent port either.
+        controller: { http: { port: integerFlag(flags.port) }, ...(integerFlag(flags.port) === 0 ? { grpc: { port: 0 } } : {}) },
       },
     },
     output,
     notices,
+    // One local agent; without a sandbox on the machine it falls back to `process` with a loud warning (ARCHITECTURE.md §6).
+    { bootstrapDevApiKey: true, localAgent: { allowUnsandboxed: true } },
   );
 }

@@ -3,14 +3,22 @@ import { loadConfig, type LoadConfigOptions } from '../../shared/config.js';
 import { ConfigError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/logger.js';
 import type { CliOutput } from '../main.js';
+import type { ServeControllerOptions } from './serve-controller.js';
 
 /**
  * Loads the configuration and serves a controller with it. Configuration and
  * startup failures are printed as one readable message (exit 1), not a stack.
  *
  * @param notices warnings about how flags and environment were interpreted, logged once the logger exists.
+ * @param serveOptions command-specific switches passed on to `serveController`.
  */
-export async function runControllerWithConfig(command: string, loadOptions: LoadConfigOptions, output: CliOutput, notices: readonly string[] = []): Promise<number> {
+export async function runControllerWithConfig(
+  command: string,
+  loadOptions: LoadConfigOptions,
+  output: CliOutput,
+  notices: readonly string[] = [],
+  serveOptions: Pick<ServeControllerOptions, 'bootstrapDevApiKey' | 'localAgent'> = {},
+): Promise<number> {
   let config;
   try {
     config = loadConfig(loadOptions);
@@ -25,7 +33,7 @@ export async function runControllerWithConfig(command: string, loadOptions: Load
   try {
     // Loaded only now so a configuration mistake is reported without loading the whole runtime.
     const { serveController } = await import('./serve-controller.js');
-    return await serveController({ config, logger, output });
+    return await serveController({ ...serveOptions, config, logger, output });
   } catch (error) {
     logger.fatal({ err: error }, 'controller failed to start');
     output.stderr(`computalot ${command}: ${(error as Error).message}\n`);

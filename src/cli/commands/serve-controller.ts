@@ -4,13 +4,21 @@
  * differ only in how they build the configuration.
  */
 import type { AddressInfo } from 'node:net';
-import { ControllerNode, type ActorKind } from '../../actors/runtime/index.js';
+import { ControllerNode, type ActorKind, type EffectHandler } from '../../actors/runtime/index.js';
 import { actorKinds } from '../../actors/index.js';
-import { buildGateway, type ReadinessReport } from '../../gateway/index.js';
+import { CredentialService, storeActorMailbox } from '../../accounts/index.js';
+import { buildGateway, type AgentGatewayGrpcServer, type ReadinessReport } from '../../gateway/index.js';
+import { Scheduler, jobEffectHandlers } from '../../scheduler/index.js';
+import { ProjectRegistry } from '../../projects/index.js';
+import { FsBlobStore, resolveBlobDir } from '../../store/blobs/index.js';
 import type { ClusterConfig } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
 import { COMPUTALOT_VERSION } from '../../shared/version.js';
 import type { CliOutput } from '../main.js';
+import { ensureDevApiKey } from './dev-api-key.js';
+import { recordPreparation, resolveProjectForJob, runnerCommandRefusal, startLocalAgent, type LocalAgentOptions } from './controller-wiring.js';
+import type { NodeAgent } from '../../node-agent/index.js';
+import { startAgentGateway } from './agent-gateway-lifecycle.js';
 import { describeStore, openStore } from './open-store.js';
 import { waitForStopSignal } from './stop-signal.js';
 
@@ -24,6 +32,10 @@ export interface ServeControllerOptions {
   readonly output: CliOutput;
   /** Entity kinds the actor host runs; default the product's four. Tests add their own. */
   readonly kinds?: readonly ActorKind[];
+  /** `computalot dev`: make sure the local account and its API key exist and print the key (see dev-api-key.ts). */
+  readonly bootstrapDevApiKey?: boolean;
+  /** `computalot dev`: run a node agent in this process, connected to this controller. */
+  readonly localAgent?: LocalAgentOptions;
 }
 
 /**
@@ -33,7 +45,7 @@ export interface ServeControllerOptions {
  *
  * @throws when the store cannot be opened or the port cannot be bound.
  */
-export async function serveController({ config, logger, output, kinds = actorKinds }: ServeControllerOptions): Promise<number> {
+export async function serveController({ config, logger, output, kinds = actorKinds, bootstrapDevApiKey = false, localAgent: localAgentOptions }: ServeControllerOptions): Promise<number> {
   const stopSignal = waitForStopSignal(logger);
   const store = await openStore(config).catch((error: unknown) => {
     stopSignal.dispose();
@@ -41,12 +53,70 @@ export async function serveController({ config, logger, output, kinds = actorKin
   });
   logger.info({ store: describeStore(config), shards: config.shards, controllerId: config.controller.id }, 'store opened');
 
-  let node: ControllerNode | undefined;
+  // The node does not exist yet (it needs the listening URL); appending to the
+  // mailbox directly is what `node.send` does anyway.
+  const credentials = new CredentialService({ store, mailbox: storeActorMailbox(store) });
+  if (bootstrapDevApiKey) {
+    await ensureDevApiKey(credentials, config.store.data_dir, output, logger).catch(async (error: unknown) => {
+      await store.close().catch(() => undefined);
+      stopSignal.dispose();
+      throw error;
+    });
+  }
+
+  // Blobs: one directory every controller shares (same host or a shared mount).
+  const blobs = new FsBlobStore(resolveBlobDir(config.store));
+  const projects = new ProjectRegistry({ store, logger });
+
+  // The listening URL is known only after listen; the node reads it at each heartbeat.
+  let url = '';
+  // Filled once the scheduler exists: it needs the node, the node needs its handlers (looked up per effect).
+  const effectHandlers = new Map<string, EffectHandler>();
+  const node = new ControllerNode({
+    effectHandlers,
+    store,
+    controllerId: config.controller.id,
+    leaseTtlMs: config.controller.lease_ttl_ms,
+    heartbeatIntervalMs: config.controller.heartbeat_interval_ms,
+    logger,
+    kinds,
+    info: () => ({ http: url, version: COMPUTALOT_VERSION }),
+  });
+  const tarballRef = (sha256: string) => `${url}/internal/v1/blobs/${sha256}`;
+  const scheduler = new Scheduler({
+    node,
+    store,
+    logger,
+    resolveRevision: async (accountId, project) => {
+      const revision = await projects.revisionForDispatch(accountId, project);
+      return revision && { contentHash: revision.content_hash, tarballRef: tarballRef(revision.tarball_sha256), env: revision.env };
+    },
+    onProjectPrepared: (workerId, message) => void recordPreparation(projects, preparing, workerId, message, logger),
+  });
+  for (const [kind, handler] of [...jobEffectHandlers(node, store), ...scheduler.effectHandlers()]) effectHandlers.set(kind, handler);
+  // Which account a revision being prepared belongs to: agents report only project name + hash.
+  const preparing = new Map<string, { accountId: string; name: string }>();
+  projects.events.onInitRequested((request) => {
+    void projects.revisionForDispatch(request.accountId, request.name).then((revision) => {
+      if (!revision || revision.content_hash !== request.contentHash) return;
+      preparing.set(revision.content_hash, { accountId: request.accountId, name: request.name });
+      scheduler.requestPreparation(request.name, revision.content_hash, tarballRef(revision.tarball_sha256), request.workerIds);
+    });
+  });
+
+  let started = false;
+  let agentGateway: AgentGatewayGrpcServer | undefined;
+  let localAgent: NodeAgent | undefined;
   const app = buildGateway({
     logger,
     version: COMPUTALOT_VERSION,
+    credentials,
+    projects,
+    blobs,
+    agentToken: config.controller.agent_token,
+    jobs: { node, store, resolveProject: (accountId, name) => resolveProjectForJob(projects, accountId, name), checkRunnerCommand: runnerCommandRefusal },
     readiness: (): ReadinessReport =>
-      node?.readiness() ?? { ready: false, checks: { store: { ok: true, detail: store.kind }, shards: { ok: false, detail: 'controller starting' } } },
+      started ? node.readiness() : { ready: false, checks: { store: { ok: true, detail: store.kind }, shards: { ok: false, detail: 'controller starting' } } },
   });
 
   const shutdown = async (): Promise<void> => {
@@ -58,7 +128,11 @@ export async function serveController({ config, logger, output, kinds = actorKin
     // HTTP first (no new work arrives), then the actor host (releases leases so
     // survivors take the shards at once), then the store it was using.
     await app.close().catch((error: unknown) => logger.warn({ err: error }, 'closing HTTP failed'));
-    await node?.stop().catch((error: unknown) => logger.warn({ err: error }, 'stopping controller node failed'));
+    await localAgent?.stop({ drainDeadlineMs: 5_000 }).catch((error: unknown) => logger.warn({ err: error }, 'stopping the local agent failed'));
+    // Agents next: their streams end with UNAVAILABLE and they reconnect to another controller.
+    await agentGateway?.stop().catch((error: unknown) => logger.warn({ err: error }, 'stopping the agent gateway failed'));
+    scheduler.stop();
+    await node.stop().catch((error: unknown) => logger.warn({ err: error }, 'stopping controller node failed'));
     await store.close().catch((error: unknown) => logger.warn({ err: error }, 'closing store failed'));
     clearTimeout(deadline);
     stopSignal.dispose();
@@ -66,19 +140,14 @@ export async function serveController({ config, logger, output, kinds = actorKin
 
   try {
     await app.listen({ host: config.controller.http.host, port: config.controller.http.port });
-    const url = publicUrl(config.controller.http.host, (app.server.address() as AddressInfo).port);
+    url = publicUrl(config.controller.http.host, (app.server.address() as AddressInfo).port);
     output.stdout(`Computalot listening on ${url}\n`);
-
-    node = new ControllerNode({
-      store,
-      controllerId: config.controller.id,
-      leaseTtlMs: config.controller.lease_ttl_ms,
-      heartbeatIntervalMs: config.controller.heartbeat_interval_ms,
-      logger,
-      kinds,
-      info: { http: url, version: COMPUTALOT_VERSION },
-    });
     await node.start();
+    started = true;
+    scheduler.start();
+    const gateway = await startAgentGateway(config, scheduler, logger, output);
+    agentGateway = gateway.server;
+    if (localAgentOptions) localAgent = await startLocalAgent(config, localAgentOptions, gateway.address, logger);
     logger.info({ url }, 'controller ready');
   } catch (error) {
     await shutdown();

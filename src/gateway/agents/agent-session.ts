@@ -33,7 +33,14 @@ export interface AgentSessionHandler {
   /** The stream for `workerId` is open and `Registered` was sent: it may receive work now. */
   onSessionOpen(session: AgentSession): void;
   onHeartbeat(session: AgentSession, heartbeat: Heartbeat): void;
-  onTaskEvent(session: AgentSession, event: AgentTaskEvent): void;
+  /**
+   * A task report arrived. For `finished`, the transport answers `TaskFinishedAck`
+   * (the agent then forgets the result) once this returns — or, when it returns a
+   * promise, once that resolves; a rejection closes the stream instead, so the
+   * agent resends the result on its next stream. The same `finished` may arrive
+   * twice (an ack lost with a dropped stream): handle it idempotently by attempt id.
+   */
+  onTaskEvent(session: AgentSession, event: AgentTaskEvent): void | Promise<void>;
   onProjectPrepared(session: AgentSession, message: ProjectPrepared): void;
   /** The stream ended (agent gone, network cut, server stopping). */
   onSessionClosed(session: AgentSession, reason: string): void;

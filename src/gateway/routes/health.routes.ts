@@ -16,10 +16,10 @@ export const healthRoutes: FastifyPluginCallbackZod<HealthRoutesOptions> = (app,
   let hasBeenReady = false;
 
   for (const url of ['/live', '/health']) {
-    app.get(url, { logLevel: 'warn', schema: { response: { 200: livenessBodySchema } } }, () => liveness);
+    app.get(url, { logLevel: 'warn', config: { public: true }, schema: { response: { 200: livenessBodySchema } } }, () => liveness);
   }
 
-  app.get('/ready', { logLevel: 'warn', schema: { response: { 200: readinessBodySchema, 503: readinessBodySchema } } }, (_request, reply) => {
+  app.get('/ready', { logLevel: 'warn', config: { public: true }, schema: { response: { 200: readinessBodySchema, 503: readinessBodySchema } } }, (_request, reply) => {
     const report = probeReadiness(options);
     if (report.ready) hasBeenReady = true;
     const body: ReadinessBody = {

@@ -125,7 +125,9 @@ export interface TaskFinished {
   errorTail: string;
   /**
    * Why it failed, empty on success: "exit_code", "timeout", "cancelled",
-   * "sandbox", "prepare", "result_invalid", "agent_error".
+   * "sandbox", "prepare", "result_invalid", "agent_error", or "rejected" (the
+   * agent refused the dispatch — draining, not enough free capacity — and never
+   * started it; the scheduler places it elsewhere without counting a retry).
    */
   failureKind: string;
   /** Wall time of the runner process in ms. */
@@ -140,7 +142,7 @@ export interface ProjectPrepared {
   project: string;
   /** Content hash of the revision (lowercase hex SHA-256 of the tarball). */
   contentHash: string;
-  /** "preparing", "ready" or "failed". */
+  /** "initializing", "ready" or "failed" (the per-node states of the reference). */
   state: string;
   /** Human-readable detail: the failing step's error tail, or empty. */
   message: string;
@@ -155,6 +157,7 @@ export interface ControllerMessage {
     | { $case: "prepareProject"; value: PrepareProject }
     | { $case: "drain"; value: Drain }
     | { $case: "ping"; value: Ping }
+    | { $case: "taskFinishedAck"; value: TaskFinishedAck }
     | undefined;
 }
 
@@ -205,9 +208,44 @@ export interface DispatchTask {
     | undefined;
   /** Sandbox backend to use ("bwrap", "gvisor", "nsjail", "process"). */
   sandboxKind: string;
+  /** Account that owns the job (for logs and per-account caches on the node). */
+  accountId: string;
+  /**
+   * The project's `env` map (layer 3 of the reference's env order: base runtime →
+   * project env files → project env → meta.env). `env` above carries platform
+   * extras such as COMPUTALOT_SHARED_<NAME>.
+   */
+  projectEnv: { [key: string]: string };
+  /** The job's `meta.env` overrides (layer 4, highest priority). */
+  metaEnv: { [key: string]: string };
+  /**
+   * Where to fetch the revision's tarball when this node has not prepared it yet
+   * (`content_hash` is its SHA-256); empty for recipes.
+   */
+  tarballUrl: string;
+  /**
+   * Cap on combined stdout/stderr kept for the attempt, in bytes; 0 = the
+   * runner's default (10 KB ring).
+   */
+  maxOutputBytes: number;
+  /**
+   * Seconds between SIGTERM and SIGKILL after a timeout or cancel; 0 = the
+   * runner's default.
+   */
+  graceS: number;
 }
 
 export interface DispatchTask_EnvEntry {
+  key: string;
+  value: string;
+}
+
+export interface DispatchTask_ProjectEnvEntry {
+  key: string;
+  value: string;
+}
+
+export interface DispatchTask_MetaEnvEntry {
   key: string;
   value: string;
 }
@@ -229,6 +267,15 @@ export interface PrepareProject {
 /** Finish running attempts, accept no new ones, then close the stream. */
 export interface Drain {
   reason: string;
+}
+
+/**
+ * The controller took a TaskFinished in hand: the agent drops it from its outbox.
+ * Until then the agent resends it on every new stream, so a controller may see
+ * the same TaskFinished twice and must treat it idempotently by attempt id.
+ */
+export interface TaskFinishedAck {
+  attemptId: string;
 }
 
 /** Keeps idle streams warm through proxies; needs no answer. */
@@ -1741,6 +1788,9 @@ export const ControllerMessage: MessageFns<ControllerMessage> = {
       case "ping":
         Ping.encode(message.kind.value, writer.uint32(50).fork()).join();
         break;
+      case "taskFinishedAck":
+        TaskFinishedAck.encode(message.kind.value, writer.uint32(58).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1806,6 +1856,14 @@ export const ControllerMessage: MessageFns<ControllerMessage> = {
             message.kind = { $case: "ping", value: Ping.decode(reader, reader.uint32()) };
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.kind = { $case: "taskFinishedAck", value: TaskFinishedAck.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1838,6 +1896,10 @@ export const ControllerMessage: MessageFns<ControllerMessage> = {
         ? { $case: "drain", value: Drain.fromJSON(object.drain) }
         : isSet(object.ping)
         ? { $case: "ping", value: Ping.fromJSON(object.ping) }
+        : isSet(object.taskFinishedAck)
+        ? { $case: "taskFinishedAck", value: TaskFinishedAck.fromJSON(object.taskFinishedAck) }
+        : isSet(object.task_finished_ack)
+        ? { $case: "taskFinishedAck", value: TaskFinishedAck.fromJSON(object.task_finished_ack) }
         : undefined,
     };
   },
@@ -1856,6 +1918,8 @@ export const ControllerMessage: MessageFns<ControllerMessage> = {
       obj.drain = Drain.toJSON(message.kind.value);
     } else if (message.kind?.$case === "ping") {
       obj.ping = Ping.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "taskFinishedAck") {
+      obj.taskFinishedAck = TaskFinishedAck.toJSON(message.kind.value);
     }
     return obj;
   },
@@ -1899,6 +1963,12 @@ export const ControllerMessage: MessageFns<ControllerMessage> = {
       case "ping": {
         if (object.kind?.value !== undefined && object.kind?.value !== null) {
           message.kind = { $case: "ping", value: Ping.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "taskFinishedAck": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "taskFinishedAck", value: TaskFinishedAck.fromPartial(object.kind.value) };
         }
         break;
       }
@@ -2179,6 +2249,12 @@ function createBaseDispatchTask(): DispatchTask {
     timeoutS: 0,
     requirements: undefined,
     sandboxKind: "",
+    accountId: "",
+    projectEnv: {},
+    metaEnv: {},
+    tarballUrl: "",
+    maxOutputBytes: 0,
+    graceS: 0,
   };
 }
 
@@ -2219,6 +2295,24 @@ export const DispatchTask: MessageFns<DispatchTask> = {
     }
     if (message.sandboxKind !== "") {
       writer.uint32(98).string(message.sandboxKind);
+    }
+    if (message.accountId !== "") {
+      writer.uint32(106).string(message.accountId);
+    }
+    globalThis.Object.entries(message.projectEnv).forEach(([key, value]: [string, string]) => {
+      DispatchTask_ProjectEnvEntry.encode({ key: key as any, value }, writer.uint32(114).fork()).join();
+    });
+    globalThis.Object.entries(message.metaEnv).forEach(([key, value]: [string, string]) => {
+      DispatchTask_MetaEnvEntry.encode({ key: key as any, value }, writer.uint32(122).fork()).join();
+    });
+    if (message.tarballUrl !== "") {
+      writer.uint32(130).string(message.tarballUrl);
+    }
+    if (message.maxOutputBytes !== 0) {
+      writer.uint32(136).uint32(message.maxOutputBytes);
+    }
+    if (message.graceS !== 0) {
+      writer.uint32(144).uint32(message.graceS);
     }
     return writer;
   },
@@ -2335,6 +2429,60 @@ export const DispatchTask: MessageFns<DispatchTask> = {
             message.sandboxKind = reader.string();
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.accountId = reader.string();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            const entry14 = DispatchTask_ProjectEnvEntry.decode(reader, reader.uint32());
+            if (entry14.value !== undefined) {
+              message.projectEnv[entry14.key] = entry14.value;
+            }
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            const entry15 = DispatchTask_MetaEnvEntry.decode(reader, reader.uint32());
+            if (entry15.value !== undefined) {
+              message.metaEnv[entry15.key] = entry15.value;
+            }
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.tarballUrl = reader.string();
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.maxOutputBytes = reader.uint32();
+            continue;
+          }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.graceS = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2410,6 +2558,80 @@ export const DispatchTask: MessageFns<DispatchTask> = {
         : isSet(object.sandbox_kind)
         ? globalThis.String(object.sandbox_kind)
         : "",
+      accountId: isSet(object.accountId)
+        ? globalThis.String(object.accountId)
+        : isSet(object.account_id)
+        ? globalThis.String(object.account_id)
+        : "",
+      projectEnv: isObject(object.projectEnv)
+        ? (globalThis.Object.entries(object.projectEnv) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.project_env)
+        ? (globalThis.Object.entries(object.project_env) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      metaEnv: isObject(object.metaEnv)
+        ? (globalThis.Object.entries(object.metaEnv) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.meta_env)
+        ? (globalThis.Object.entries(object.meta_env) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      tarballUrl: isSet(object.tarballUrl)
+        ? globalThis.String(object.tarballUrl)
+        : isSet(object.tarball_url)
+        ? globalThis.String(object.tarball_url)
+        : "",
+      maxOutputBytes: isSet(object.maxOutputBytes)
+        ? globalThis.Number(object.maxOutputBytes)
+        : isSet(object.max_output_bytes)
+        ? globalThis.Number(object.max_output_bytes)
+        : 0,
+      graceS: isSet(object.graceS)
+        ? globalThis.Number(object.graceS)
+        : isSet(object.grace_s)
+        ? globalThis.Number(object.grace_s)
+        : 0,
     };
   },
 
@@ -2457,6 +2679,36 @@ export const DispatchTask: MessageFns<DispatchTask> = {
     if (message.sandboxKind !== "") {
       obj.sandboxKind = message.sandboxKind;
     }
+    if (message.accountId !== "") {
+      obj.accountId = message.accountId;
+    }
+    if (message.projectEnv) {
+      const entries = globalThis.Object.entries(message.projectEnv) as [string, string][];
+      if (entries.length > 0) {
+        obj.projectEnv = {};
+        entries.forEach(([k, v]) => {
+          obj.projectEnv[k] = v;
+        });
+      }
+    }
+    if (message.metaEnv) {
+      const entries = globalThis.Object.entries(message.metaEnv) as [string, string][];
+      if (entries.length > 0) {
+        obj.metaEnv = {};
+        entries.forEach(([k, v]) => {
+          obj.metaEnv[k] = v;
+        });
+      }
+    }
+    if (message.tarballUrl !== "") {
+      obj.tarballUrl = message.tarballUrl;
+    }
+    if (message.maxOutputBytes !== 0) {
+      obj.maxOutputBytes = Math.round(message.maxOutputBytes);
+    }
+    if (message.graceS !== 0) {
+      obj.graceS = Math.round(message.graceS);
+    }
     return obj;
   },
 
@@ -2487,6 +2739,28 @@ export const DispatchTask: MessageFns<DispatchTask> = {
       ? TaskRequirements.fromPartial(object.requirements)
       : undefined;
     message.sandboxKind = object.sandboxKind ?? "";
+    message.accountId = object.accountId ?? "";
+    message.projectEnv = (globalThis.Object.entries(object.projectEnv ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.metaEnv = (globalThis.Object.entries(object.metaEnv ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.tarballUrl = object.tarballUrl ?? "";
+    message.maxOutputBytes = object.maxOutputBytes ?? 0;
+    message.graceS = object.graceS ?? 0;
     return message;
   },
 };
@@ -2570,6 +2844,176 @@ export const DispatchTask_EnvEntry: MessageFns<DispatchTask_EnvEntry> = {
   },
   fromPartial<I extends Exact<DeepPartial<DispatchTask_EnvEntry>, I>>(object: I): DispatchTask_EnvEntry {
     const message = createBaseDispatchTask_EnvEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseDispatchTask_ProjectEnvEntry(): DispatchTask_ProjectEnvEntry {
+  return { key: "", value: "" };
+}
+
+export const DispatchTask_ProjectEnvEntry: MessageFns<DispatchTask_ProjectEnvEntry> = {
+  encode(message: DispatchTask_ProjectEnvEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DispatchTask_ProjectEnvEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDispatchTask_ProjectEnvEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DispatchTask_ProjectEnvEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: DispatchTask_ProjectEnvEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DispatchTask_ProjectEnvEntry>, I>>(base?: I): DispatchTask_ProjectEnvEntry {
+    return DispatchTask_ProjectEnvEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DispatchTask_ProjectEnvEntry>, I>>(object: I): DispatchTask_ProjectEnvEntry {
+    const message = createBaseDispatchTask_ProjectEnvEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseDispatchTask_MetaEnvEntry(): DispatchTask_MetaEnvEntry {
+  return { key: "", value: "" };
+}
+
+export const DispatchTask_MetaEnvEntry: MessageFns<DispatchTask_MetaEnvEntry> = {
+  encode(message: DispatchTask_MetaEnvEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DispatchTask_MetaEnvEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDispatchTask_MetaEnvEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DispatchTask_MetaEnvEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: DispatchTask_MetaEnvEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DispatchTask_MetaEnvEntry>, I>>(base?: I): DispatchTask_MetaEnvEntry {
+    return DispatchTask_MetaEnvEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DispatchTask_MetaEnvEntry>, I>>(object: I): DispatchTask_MetaEnvEntry {
+    const message = createBaseDispatchTask_MetaEnvEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
     return message;
@@ -2869,6 +3313,79 @@ export const Drain: MessageFns<Drain> = {
   fromPartial<I extends Exact<DeepPartial<Drain>, I>>(object: I): Drain {
     const message = createBaseDrain();
     message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseTaskFinishedAck(): TaskFinishedAck {
+  return { attemptId: "" };
+}
+
+export const TaskFinishedAck: MessageFns<TaskFinishedAck> = {
+  encode(message: TaskFinishedAck, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.attemptId !== "") {
+      writer.uint32(10).string(message.attemptId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TaskFinishedAck {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTaskFinishedAck();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.attemptId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TaskFinishedAck {
+    return {
+      attemptId: isSet(object.attemptId)
+        ? globalThis.String(object.attemptId)
+        : isSet(object.attempt_id)
+        ? globalThis.String(object.attempt_id)
+        : "",
+    };
+  },
+
+  toJSON(message: TaskFinishedAck): unknown {
+    const obj: any = {};
+    if (message.attemptId !== "") {
+      obj.attemptId = message.attemptId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TaskFinishedAck>, I>>(base?: I): TaskFinishedAck {
+    return TaskFinishedAck.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TaskFinishedAck>, I>>(object: I): TaskFinishedAck {
+    const message = createBaseTaskFinishedAck();
+    message.attemptId = object.attemptId ?? "";
     return message;
   },
 };

@@ -1,0 +1,59 @@
+import { jobRef, taskIdOf, taskRef } from '../../actors/shared/ids.js';
+import type { ControllerNode } from '../../actors/runtime/index.js';
+import { ComputalotError } from '../../shared/errors.js';
+import { stringOf, type JsonObject } from '../../shared/json.js';
+import type { EventLogRecord, Store } from '../../store/store.js';
+
+/** Fields kept internally that the public API never shows (placement, ownership). */
+const INTERNAL_JOB_FIELDS = ['account_id'] as const;
+
+/**
+ * Reads jobs and their tasks for one account. A job of another account is
+ * reported exactly like a missing one, so ids cannot be probed.
+ */
+export class JobReader {
+  constructor(
+    private readonly node: ControllerNode,
+    private readonly store: Store,
+  ) {}
+
+  /** The job's public view, or 404 `job_not_found`. */
+  async job(accountId: string, jobId: string): Promise<JsonObject> {
+    const [model] = (await this.node.readModels([jobRef(jobId)])) as (JsonObject | null)[];
+    if (!model || model.account_id !== accountId) throw new ComputalotError('job_not_found', 404, `job ${jobId} not found`);
+    return publicJob(model);
+  }
+
+  /** Whether the job exists for the account yet (its submit event may still be in the mailbox). */
+  async exists(accountId: string, jobId: string): Promise<boolean> {
+    const [model] = (await this.node.readModels([jobRef(jobId)])) as (JsonObject | null)[];
+    return model !== null && model !== undefined && model.account_id === accountId;
+  }
+
+  /** Task views `offset … offset+limit-1` of a job already known to be the account's. */
+  async tasks(job: JsonObject, offset: number, limit: number): Promise<JsonObject[]> {
+    const total = taskTotal(job);
+    const end = Math.min(total, offset + limit);
+    if (offset >= end) return [];
+    const ids = Array.from({ length: end - offset }, (_, i) => taskIdOf(stringOf(job.id), offset + i));
+    const models = (await this.node.readModels(ids.map(taskRef))) as (JsonObject | null)[];
+    return models.filter((m): m is JsonObject => m !== null);
+  }
+
+  async events(jobId: string): Promise<EventLogRecord[]> {
+    const ref = jobRef(jobId);
+    return this.store.readEventLog(this.node.router.shardOf(ref), ref, { limit: 10_000 });
+  }
+}
+
+export function taskTotal(job: JsonObject): number {
+  const summary = job.summary as JsonObject | undefined;
+  const tasks = summary?.tasks as JsonObject | undefined;
+  return typeof tasks?.total === 'number' ? tasks.total : 0;
+}
+
+function publicJob(model: JsonObject): JsonObject {
+  const view = { ...model };
+  for (const field of INTERNAL_JOB_FIELDS) delete view[field];
+  return view;
+}

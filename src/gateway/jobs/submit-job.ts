@@ -1,0 +1,85 @@
+import { jobRef } from '../../actors/shared/ids.js';
+import type { ControllerNode } from '../../actors/runtime/index.js';
+import { ComputalotError, ValidationError } from '../../shared/errors.js';
+import { newJobId } from '../../shared/ids.js';
+import type { JsonObject } from '../../shared/json.js';
+import type { JobSubmitBody } from '../schemas/jobs.schema.js';
+
+/** Default per-task timeout when a submission names none (seconds). */
+export const DEFAULT_TIMEOUT_S = 600;
+
+/** Submission fields of the job engine (fan-out, sweeps, …) that this server does not plan yet. */
+const JOB_ENGINE_FIELDS = ['fan_out', 'merge_strategy', 'value_field', 'weight_field', 'parameters', 'fixed_payload', 'rank_by', 'rank_order', 'split', 'reduce', 'candidates', 'shared_payload', 'replicas', 'replica_vary', 'reservation'] as const;
+
+/** What the caller resolved about the submission's project before it becomes a job. */
+export interface ResolvedProject {
+  readonly name: string;
+  /** Active revision the job's tasks run; fixed at submit. */
+  readonly contentHash: string;
+  /** The manifest's `entrypoint.command`, used when the submission has no `runner_command`. */
+  readonly entrypoint: readonly string[] | null;
+}
+
+export interface SubmitDeps {
+  readonly node: ControllerNode;
+  /** Looks up the caller's project (404 when missing or another account's). */
+  readonly resolveProject: (accountId: string, name: string) => Promise<ResolvedProject>;
+  /** Why `argv` may not run (shells, unknown executables), or null when it may. */
+  readonly checkRunnerCommand: (argv: readonly string[]) => string | null;
+}
+
+/**
+ * Turns a validated body into a `job.submit` event. The event is durable in
+ * the job's mailbox before this returns: an accepted job is never lost, and
+ * the id is fixed now so a client can poll it at once.
+ */
+export async function submitJob(deps: SubmitDeps, accountId: string, body: JobSubmitBody): Promise<{ jobId: string }> {
+  const type = body.type ?? 'structured_runner';
+  if (type !== 'structured_runner') throw unsupported(`job type "${type}"`);
+  for (const field of JOB_ENGINE_FIELDS) if (body[field] !== undefined) throw unsupported(`"${field}"`);
+  if (body.recipe !== undefined) throw unsupported('sealed recipes');
+  if (body.execution_policy === 'sealed') throw new ValidationError('execution_policy "sealed" is only for platform recipes; user projects run sandboxed', { details: { field: 'execution_policy' } });
+  if (!body.project) throw new ValidationError('project is required (the project whose code the tasks run)', { details: { field: 'project' } });
+
+  const project = await deps.resolveProject(accountId, body.project);
+  const runnerCommand = body.runner_command ?? project.entrypoint;
+  if (!runnerCommand || runnerCommand.length === 0) {
+    throw new ValidationError('runner_command is required when the project manifest has no entrypoint.command', { details: { field: 'runner_command' } });
+  }
+  const refusal = deps.checkRunnerCommand(runnerCommand);
+  if (refusal) throw new ValidationError(refusal, { details: { field: 'runner_command', value: runnerCommand[0] } });
+
+  const requirements = { ...(body.requirements ?? {}) };
+  if (body.gpu_required && requirements.profile === undefined) requirements.profile = 'gpu';
+  const spec: JsonObject = JSON.parse(
+    JSON.stringify({ ...body, type, runner_command: runnerCommand, requirements, project_content_hash: project.contentHash }),
+  ) as JsonObject;
+
+  const jobId = newJobId();
+  await deps.node.send([
+    deps.node.message(
+      jobRef(jobId),
+      {
+        type: 'job.submit',
+        accountId,
+        jobType: type,
+        project: project.name,
+        spec,
+        priority: body.priority ?? 'normal',
+        reliabilityMode: body.reliability_mode ?? 'best_effort',
+        tags: body.tags ?? [],
+        dependsOn: body.depends_on ?? [],
+        timeoutS: body.timeout_s ?? DEFAULT_TIMEOUT_S,
+        clientRef: body.client_ref ?? null,
+        callbackUrl: body.callback_url ?? null,
+        billing: null,
+      },
+      `submit:${jobId}`,
+    ),
+  ]);
+  return { jobId };
+}
+
+function unsupported(what: string): ComputalotError {
+  return new ComputalotError('unsupported_feature', 422, `${what} is not available on this server: submit a structured_runner job without fan-out`);
+}

@@ -1,0 +1,75 @@
+import { JOB_EFFECT } from '../actors/job/job.events.js';
+import { jobRef, taskIdOf, taskRef } from '../actors/shared/ids.js';
+import type { ControllerNode, EffectHandler, ExternalEffect } from '../actors/runtime/index.js';
+import { stringOf, type JsonObject, type JsonValue } from '../shared/json.js';
+import type { MailboxMessage, Store } from '../store/store.js';
+import { planTasks } from './plan-tasks.js';
+
+/** Member group agents heartbeat into: "is there live capacity anywhere?" */
+export const AGENT_GROUP = 'agents';
+
+/** Messages per mailbox append when fanning out to a job's tasks. */
+const SEND_CHUNK = 1_000;
+
+/**
+ * Handlers for the job machine's effects that fan out to its tasks. Ids of
+ * the messages derive from the effect id, so a replayed effect re-sends the
+ * same events and the tasks apply each once.
+ */
+export function jobEffectHandlers(node: ControllerNode, store: Store): Map<string, EffectHandler> {
+  const sendChunked = async (messages: MailboxMessage[]) => {
+    for (let i = 0; i < messages.length; i += SEND_CHUNK) await node.send(messages.slice(i, i + SEND_CHUNK));
+  };
+  const toEveryTask = (effect: ExternalEffect, event: JsonObject & { type: string }) => {
+    const data = effect.data as JsonObject;
+    const jobId = data.jobId as string;
+    const count = Number(data.taskCount ?? 0);
+    return Array.from({ length: count }, (_, i) => node.message(taskRef(taskIdOf(jobId, i)), event, `${effect.effectId}/t${i}`));
+  };
+
+  return new Map<string, EffectHandler>([
+    [
+      JOB_EFFECT.plan,
+      async (effect) => {
+        const data = effect.data as JsonObject;
+        const jobId = data.jobId as string;
+        const outcome = planTasks(data.jobType as string, (data.spec ?? {}) as JsonObject);
+        if (!outcome.ok) {
+          await node.send([node.message(jobRef(jobId), { type: 'job.planning_failed', error: outcome.error }, `${effect.effectId}/failed`)]);
+          return;
+        }
+        const spec = (data.spec ?? {}) as JsonObject;
+        const creates = outcome.payloads.map((payload: JsonValue, index: number) =>
+          node.message(
+            taskRef(taskIdOf(jobId, index)),
+            {
+              type: 'task.create',
+              jobId,
+              index,
+              payload,
+              requirements: spec.requirements ?? null,
+              timeoutS: data.timeoutS as number,
+              maxRetries: typeof spec.max_retries === 'number' ? spec.max_retries : 0,
+              priority: (data.priority as string) ?? 'normal',
+              blocked: data.blocked === true,
+            },
+            `${effect.effectId}/t${index}`,
+          ),
+        );
+        // Same shard, one mailbox: `job.planned` is applied after every `task.create`.
+        await sendChunked([...creates, node.message(jobRef(jobId), { type: 'job.planned', taskCount: creates.length }, `${effect.effectId}/planned`)]);
+      },
+    ],
+    [JOB_EFFECT.cancelTasks, async (effect) => sendChunked(toEveryTask(effect, { type: 'task.cancel', reason: stringOf((effect.data as JsonObject).reason, 'job cancelled') }))],
+    [JOB_EFFECT.releaseTasks, async (effect) => sendChunked(toEveryTask(effect, { type: 'task.release' }))],
+    [
+      JOB_EFFECT.checkCapacity,
+      async (effect) => {
+        const jobId = (effect.data as JsonObject).jobId as string;
+        const now = await store.now();
+        const liveCapacity = (await store.listMembers(AGENT_GROUP)).some((member) => member.expiresAt > now);
+        await node.send([node.message(jobRef(jobId), { type: 'job.queue_timeout', liveCapacity }, `${effect.effectId}/answer`)]);
+      },
+    ],
+  ]);
+}

@@ -1,0 +1,72 @@
+import { normaliseRequirements, type ResourceRequirements } from '../actors/shared/resources.js';
+import type { JsonValue } from '../shared/json.js';
+import type { Store } from '../store/store.js';
+
+/** One attempt waiting for a worker, as the ready queue holds it. */
+export interface ReadyAttempt {
+  readonly attemptId: string;
+  readonly taskId: string;
+  readonly requirements: ResourceRequirements;
+}
+
+/** Lower bands are served first; age orders a band (ARCHITECTURE.md §5). */
+const PRIORITY_BAND = { high: 0, normal: 1, low: 2 } as const;
+const BAND_WIDTH = 1e14;
+
+/**
+ * Ready queues, one per resource class (`cpu`, `gpu`), in the store so every
+ * controller sees the same queue and a claim (removal) succeeds for exactly
+ * one of them. A member carries the requirements, so placement needs no
+ * extra read; it is rebuilt from the same data to dequeue.
+ */
+export class ReadyQueues {
+  constructor(private readonly store: Store) {}
+
+  static queueName(profile: ResourceRequirements['profile']): string {
+    return `ready:${profile}`;
+  }
+
+  static encode(attempt: ReadyAttempt): string {
+    const r = attempt.requirements;
+    return [attempt.attemptId, attempt.taskId, r.cpu, r.memoryMb, r.storageGb, r.gpuCount, r.gpuMemoryMb, r.profile].join('|');
+  }
+
+  static decode(member: string): ReadyAttempt | undefined {
+    const [attemptId, taskId, cpu, memoryMb, storageGb, gpuCount, gpuMemoryMb, profile] = member.split('|');
+    if (!attemptId || !taskId || (profile !== 'cpu' && profile !== 'gpu')) return undefined;
+    return {
+      attemptId,
+      taskId,
+      requirements: { cpu: Number(cpu), memoryMb: Number(memoryMb), storageGb: Number(storageGb), gpuCount: Number(gpuCount), gpuMemoryMb: Number(gpuMemoryMb), profile },
+    };
+  }
+
+  async enqueue(taskId: string, attemptId: string, requirements: JsonValue, priority: string, at: number): Promise<void> {
+    const attempt = { taskId, attemptId, requirements: normaliseRequirements(requirements) };
+    const band = PRIORITY_BAND[priority as keyof typeof PRIORITY_BAND] ?? PRIORITY_BAND.normal;
+    await this.store.queuePush(ReadyQueues.queueName(attempt.requirements.profile), [{ member: ReadyQueues.encode(attempt), score: band * BAND_WIDTH + at }]);
+  }
+
+  async dequeue(taskId: string, attemptId: string, requirements: JsonValue): Promise<void> {
+    const attempt = { taskId, attemptId, requirements: normaliseRequirements(requirements) };
+    await this.store.queueRemove(ReadyQueues.queueName(attempt.requirements.profile), [ReadyQueues.encode(attempt)]);
+  }
+
+  /** The best `count` waiting attempts of a class, without taking them. */
+  async peek(profile: ResourceRequirements['profile'], count: number): Promise<{ member: string; attempt: ReadyAttempt; score: number }[]> {
+    const items = await this.store.queuePeek(ReadyQueues.queueName(profile), count);
+    return items.flatMap((item) => {
+      const attempt = ReadyQueues.decode(item.member);
+      return attempt ? [{ member: item.member, attempt, score: item.score }] : [];
+    });
+  }
+
+  /** Takes one attempt; true for exactly one caller across all controllers. */
+  async claim(profile: ResourceRequirements['profile'], member: string): Promise<boolean> {
+    return (await this.store.queueRemove(ReadyQueues.queueName(profile), [member])) === 1;
+  }
+
+  async size(profile: ResourceRequirements['profile']): Promise<number> {
+    return this.store.queueSize(ReadyQueues.queueName(profile));
+  }
+}
