@@ -11,6 +11,7 @@ import { authRoutes } from './routes/auth.routes.js';
 import { healthRoutes } from './routes/health.routes.js';
 import { agentBlobRoutes } from './routes/agent-blobs.routes.js';
 import { jobRoutes } from './routes/jobs.routes.js';
+import { presetRoutes } from './routes/presets.routes.js';
 import { projectRoutes } from './routes/projects.routes.js';
 
 /** Upper bound on request bodies; project tarballs (≤ 100 MB) get their own limit on their route. */
@@ -43,6 +44,7 @@ export function buildGateway(deps: GatewayDeps): GatewayInstance {
   if (deps.projects && deps.blobs) void app.register(projectRoutes, { projects: deps.projects, blobs: deps.blobs });
   if (deps.blobs) void app.register(agentBlobRoutes, { blobs: deps.blobs, agentToken: deps.agentToken });
   if (deps.jobs) void app.register(jobRoutes, deps.jobs);
+  void app.register(presetRoutes);
   return app;
 }
 
