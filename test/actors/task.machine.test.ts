@@ -300,6 +300,21 @@ t.test('running', async (t) => {
     t.match(finishedEvent(d)?.event, { outcome: 'failed', attempts: 1, runtimeMs: 2000 });
   });
 
+  t.test('an agent-reported timeout without retries → timed_out, like the controller deadline', async (t) => {
+    const d = running({ maxRetries: 0 });
+    d.send({ type: 'task.failed', at: T0 + 4000, attemptId: A1, exitCode: null, error: 'killed after timeout_s', failureKind: 'timeout' });
+    t.equal(d.value, 'timed_out');
+    t.equal(d.context.attempts[0]?.outcome, 'timed_out', 'the attempt is recorded as timed out');
+    t.match(finishedEvent(d)?.event, { outcome: 'timed_out', attempts: 1 });
+  });
+
+  t.test('an agent-reported timeout with retries left backs off and retries', async (t) => {
+    const d = running({ maxRetries: 1 });
+    d.send({ type: 'task.failed', at: T0 + 4000, attemptId: A1, exitCode: null, error: 'killed after timeout_s', failureKind: 'timeout' });
+    t.same(d.value, { pending: 'backoff' });
+    t.equal(d.context.attempts[0]?.outcome, 'timed_out');
+  });
+
   t.test('a non-retryable failure ends the task even with retries left', async (t) => {
     const d = running({ maxRetries: 3 });
     d.send({ type: 'task.failed', at: T0 + 4000, attemptId: A1, exitCode: 2, error: 'bad payload', failureKind: 'result_invalid', retryable: false });

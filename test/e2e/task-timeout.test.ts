@@ -56,13 +56,18 @@ t.test('a task past timeout_s is timed_out, its job failed, and its process tree
     return { status: response.status, body: (await response.json()) as Json };
   };
 
-  const project = await api('POST', '/api/v1/projects', { name: 'sleeper' });
-  t.equal(project.status, 201, `project registered: ${JSON.stringify(project.body)}`);
+  // Setup steps throw on failure: nothing after them means anything without them.
+  const expect = async (status: number, call: Promise<{ status: number; body: Json }>, what: string): Promise<Json> => {
+    const answer = await call;
+    if (answer.status !== status) throw new Error(`${what}: expected ${status}, got ${answer.status} ${JSON.stringify(answer.body)}`);
+    return answer.body;
+  };
+  await expect(201, api('POST', '/api/v1/projects', { name: 'sleeper', remote_dir: '/root/sleeper' }), 'register project');
   const tarball = gzipTar(Object.entries(PROJECT_FILES).map(([path, body]) => ({ path, body })));
-  const pushed = await api('POST', '/api/v1/projects/sleeper/push', undefined, tarball);
-  t.equal(pushed.body.can_accept_new_jobs, true, `project pushed: ${JSON.stringify(pushed.body)}`);
+  const pushed = await expect(200, api('POST', '/api/v1/projects/sleeper/push', undefined, tarball), 'push project');
+  t.equal(pushed.can_accept_new_jobs, true, 'the pushed revision accepts jobs at once');
 
-  const submitted = await api('POST', '/api/v1/jobs', {
+  const submitted = await expect(201, api('POST', '/api/v1/jobs', {
     type: 'structured_runner',
     project: 'sleeper',
     runner_command: ['python3', 'sleeper.py'],
@@ -70,9 +75,8 @@ t.test('a task past timeout_s is timed_out, its job failed, and its process tree
     timeout_s: 2,
     max_retries: 0,
     requirements: { cpu: 1, memory_mb: 256, profile: 'cpu' },
-  });
-  t.equal(submitted.status, 201, `job submitted: ${JSON.stringify(submitted.body)}`);
-  const jobId = String(submitted.body.id);
+  }), 'submit job');
+  const jobId = String(submitted.id);
   const started = Date.now();
 
   // While waiting, note whether the child ever showed up as a host process
@@ -100,12 +104,14 @@ t.test('a task past timeout_s is timed_out, its job failed, and its process tree
   t.equal(task.failure_kind, 'timeout', 'failure_kind is timeout');
   const attempts = (task.attempts ?? []) as Json[];
   t.equal(attempts.length, 1, `max_retries 0: one attempt only: ${dump}`);
+  t.equal(attempts[0]?.outcome, 'timed_out', 'the attempt ended timed_out');
   t.equal(attempts[0]?.failure_kind, 'timeout', 'the attempt records the timeout');
 
   // The output printed before the kill survives, on /tasks and /output.
-  const tail = String((task.live_feedback as Json | undefined)?.output_tail ?? '');
+  const text = (value: unknown): string => (typeof value === 'string' ? value : '');
+  const tail = text((task.live_feedback as Json | undefined)?.output_tail);
   const { body: output } = await api('GET', `/api/v1/jobs/${jobId}/output`);
-  const printed = /CHILD_PID=(\d+)/.exec(tail) ?? /CHILD_PID=(\d+)/.exec(String(output.output ?? ''));
+  const printed = /CHILD_PID=(\d+)/.exec(tail) ?? /CHILD_PID=(\d+)/.exec(text(output.output));
   t.ok(printed, `the output keeps CHILD_PID (tail: ${JSON.stringify(tail)}, output: ${JSON.stringify(output.output)})`);
 
   // Nothing of the attempt is left on the host: the child's pid (if it was a

@@ -178,7 +178,7 @@ export function applySuccess(context: TaskContext, event: TaskSucceededEvent): P
 export function applyFailure(context: TaskContext, event: TaskFailedEvent): Partial<TaskContext> {
   const error = tail(event.error, ERROR_TAIL_CHARS);
   return {
-    ...closeAttempt(context, event.at, 'failed', { exitCode: event.exitCode, failureKind: event.failureKind, error }),
+    ...closeAttempt(context, event.at, event.failureKind === 'timeout' ? 'timed_out' : 'failed', { exitCode: event.exitCode, failureKind: event.failureKind, error }),
     error,
     failureKind: event.failureKind,
     exitCode: event.exitCode,

@@ -270,6 +270,8 @@ export const taskMachine = setup({
       (event.attemptId === undefined || event.attemptId === context.attemptId),
     hasRetriesLeft: ({ context }) => hasRetriesLeft(context),
     isRetryableFailure: ({ event }) => event.type === 'task.failed' && event.retryable !== false,
+    // The runner enforces timeout_s itself (SIGTERM, grace, SIGKILL) and reports it as a failure.
+    isTimeoutFailure: ({ event }) => event.type === 'task.failed' && event.failureKind === 'timeout',
   },
 }).createMachine({
   id: 'task',
@@ -379,6 +381,12 @@ function endWithFailure() {
       guard: and(['isExpectedAttempt', 'isRetryableFailure', 'hasRetriesLeft']),
       target: '#task.pending.backoff',
       actions: ['disarmAttemptTimer', 'notifyWorkerReleased', 'recordFailure', 'prepareRetry', 'armRetryTimer'],
+    },
+    {
+      // A timeout the runner enforced ends like the controller's own run deadline.
+      guard: and(['isExpectedAttempt', 'isTimeoutFailure']),
+      target: '#task.timed_out',
+      actions: ['disarmAttemptTimer', 'notifyWorkerReleased', 'recordFailure'],
     },
     {
       guard: 'isExpectedAttempt',

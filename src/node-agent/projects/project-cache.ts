@@ -5,8 +5,9 @@ import type { Logger } from 'pino';
 import type { PrepareProject } from '../../gen/computalot/agent/v1/agent.js';
 import { dockerfilePathOf, extractTarball, MANIFEST_FILE, parseManifest, planBuild, type ProjectManifest, type TarballListing } from '../../projects/index.js';
 import type { SandboxBackend } from '../sandbox/index.js';
+import { ALLOWED_EXECUTABLES, ExecutableResolver, type AllowedExecutable } from '../runner/index.js';
 import type { ProjectPreparationReport, ProjectPreparer } from '../project-preparer.js';
-import { runSetupCommand, type SetupCommand } from './setup-command.js';
+import { resolveOnPath, runSetupCommand, type SetupCommand } from './setup-command.js';
 
 export interface ProjectCacheOptions {
   /** Prepared revisions live under `<workRoot>/projects/<content hash>/`. */
@@ -81,6 +82,8 @@ export class ProjectCache implements ProjectPreparer {
       }
       const missing = await missingValidationFiles(tree, manifest);
       if (missing.length > 0) return { state: 'failed', message: `validation.files missing after setup: ${missing.join(', ')}` };
+      const unresolved = await unresolvedExecutables(tree, manifest);
+      if (unresolved.length > 0) return { state: 'failed', message: `validation.executables not found on this node: ${unresolved.join(', ')}` };
       await writeFile(join(dir, READY_MARKER), JSON.stringify({ contentHash, preparedAt: new Date().toISOString() }));
       log.info('project revision prepared');
       return { state: 'ready', message: '' };
@@ -123,6 +126,22 @@ async function setupCommands(tree: string, manifest: ProjectManifest, listing: T
 async function missingValidationFiles(tree: string, manifest: ProjectManifest): Promise<string[]> {
   const checks = await Promise.all(manifest.validation.files.map(async (file) => ((await exists(join(tree, file))) ? null : file)));
   return checks.filter((file): file is string => file !== null);
+}
+
+/** Runner executables resolve as tasks will run them (`python` → python3 where only that exists). */
+async function unresolvedExecutables(tree: string, manifest: ProjectManifest): Promise<string[]> {
+  const resolver = new ExecutableResolver();
+  const found = async (name: string) => {
+    if ((ALLOWED_EXECUTABLES as readonly string[]).includes(name)) {
+      return resolver.resolve(name as AllowedExecutable, tree).then(
+        () => true,
+        () => false,
+      );
+    }
+    return (await resolveOnPath(name, tree)) !== undefined;
+  };
+  const checks = await Promise.all(manifest.validation.executables.map(async (name) => ((await found(name)) ? null : name)));
+  return checks.filter((name): name is string => name !== null);
 }
 
 async function exists(path: string): Promise<boolean> {

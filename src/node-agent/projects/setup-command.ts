@@ -56,7 +56,7 @@ function mapIntoTree(tree: string, imageWorkdir: string, path: string): string {
 }
 
 /** Absolute path of `name`: the project's `.venv/bin` first, then the system PATH. */
-async function resolveOnPath(name: string, tree: string): Promise<string | undefined> {
+export async function resolveOnPath(name: string, tree: string): Promise<string | undefined> {
   if (name === '') return undefined;
   if (isAbsolute(name)) return (await isExecutable(name)) ? name : undefined;
   for (const dir of [join(tree, '.venv', 'bin'), '/usr/local/bin', '/usr/bin', '/bin']) {
