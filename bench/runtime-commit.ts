@@ -38,7 +38,8 @@ async function drained(store: RedisStore): Promise<void> {
   for (;;) {
     const depths = await Promise.all(shards.map((s) => store.mailboxDepth(s)));
     if (depths.every((d) => d === 0)) return;
-    await new Promise((resolve) => setTimeout(resolve, 25));
+    // Coarse on purpose: polling 64 shards competes with the runtime for Redis.
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 

@@ -62,7 +62,11 @@ export class RedisMailbox {
     const held = this.takeSurplus(consumer, shards, count);
     if (held.length > 0) return held;
 
-    const reply = await this.readGroup(shards, consumer, count, blockMs);
+    // COUNT applies per stream: asking every shard for `count` would fetch up to
+    // shards × count entries to keep `count`. A fair share per stream (with a
+    // floor, so one busy shard still drains in large bites) keeps reads near `count`.
+    const perStream = Math.max(MIN_PER_STREAM, Math.ceil(count / shards.length));
+    const reply = await this.readGroup(shards, consumer, Math.min(count, perStream), blockMs);
     const deliveries = parseReadReply(reply, this.shardOfStream(shards)).sort(compareDeliveries);
     if (deliveries.length > count) {
       // Appended, not replaced: a concurrent read of the same consumer may have left some too.
@@ -188,6 +192,9 @@ function parseEntries(shard: number, entries: unknown[]): MailboxDelivery[] {
   }
   return deliveries;
 }
+
+/** Smallest per-stream COUNT of a multi-shard read. */
+const MIN_PER_STREAM = 32;
 
 /** Oldest first across shards: stream ids are `<ms>-<seq>`. */
 function compareDeliveries(a: MailboxDelivery, b: MailboxDelivery): number {
