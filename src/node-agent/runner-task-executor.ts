@@ -32,6 +32,9 @@ export interface RunnerTaskExecutorOptions {
   readonly uploadArtifacts?: (dispatch: DispatchTask, files: readonly ArtifactFile[]) => Promise<string[]>;
 }
 
+/** Processes and threads one task may have (cgroup `pids.max`). */
+const TASK_PIDS_LIMIT = 2048;
+
 /** Runs dispatches with `runTask`. */
 export class RunnerTaskExecutor implements TaskExecutor {
   private readonly options: RunnerTaskExecutorOptions;
@@ -78,7 +81,12 @@ export class RunnerTaskExecutor implements TaskExecutor {
         metaEnv: dispatch.metaEnv,
         protocolEnv: { ...dispatch.env, COMPUTALOT_TASK_ID: dispatch.taskId, COMPUTALOT_JOB_ID: dispatch.jobId },
         ...(dispatch.maxOutputBytes > 0 ? { maxOutputBytes: dispatch.maxOutputBytes } : {}),
-        ...(requirements !== undefined && requirements.memoryMb > 0 ? { limits: { memoryMb: requirements.memoryMb, ...(requirements.cpu > 0 ? { cpu: requirements.cpu } : {}) } } : {}),
+        limits: {
+          // Every task gets a pids ceiling: a fork bomb must never starve the host.
+          pids: TASK_PIDS_LIMIT,
+          ...(requirements !== undefined && requirements.memoryMb > 0 ? { memoryMb: requirements.memoryMb } : {}),
+          ...(requirements !== undefined && requirements.cpu > 0 ? { cpu: requirements.cpu } : {}),
+        },
         signal,
       },
       backend,

@@ -27,6 +27,8 @@ export interface SchedulerOptions {
   readonly pollIntervalMs?: number;
   /** Finds the project revision a dispatch runs (content hash, tarball location, env). */
   readonly resolveRevision?: RevisionResolver;
+  /** Called when a dispatch asks an agent to prepare a revision (to attribute its reports). */
+  readonly onPreparationRequested?: (accountId: string, project: string, contentHash: string) => void;
   /** Called when an agent reports a project revision's preparation state. */
   readonly onProjectPrepared?: (workerId: string, message: ProjectPrepared) => void;
 }
@@ -58,6 +60,8 @@ export class Scheduler implements AgentSessionHandler {
   private readonly outputTails = new Map<string, string>();
   private readonly placing = new Set<string>();
   private readonly placeAgain = new Set<string>();
+  /** `<workerId> <contentHash>` pairs already asked to prepare. */
+  private readonly preparationAsked = new Set<string>();
   private poller: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: SchedulerOptions) {
@@ -188,12 +192,26 @@ export class Scheduler implements AgentSessionHandler {
     return targets.length;
   }
 
+  /**
+   * On-demand preparation (the first task of a revision on a node) goes
+   * through the same `PrepareProject` path as `init`, so the node's state is
+   * reported either way; the agent dedupes it with the task's own preparation.
+   */
+  private askToPrepare(session: AgentSession, accountId: string, project: string, contentHash: string, tarballRef: string): void {
+    const key = `${session.workerId} ${contentHash}`;
+    if (!project || !contentHash || this.preparationAsked.has(key)) return;
+    this.preparationAsked.add(key);
+    this.options.onPreparationRequested?.(accountId, project, contentHash);
+    session.send({ kind: { $case: 'prepareProject', value: { project, contentHash, source: { $case: 'tarballUrl', value: tarballRef } } } });
+  }
+
   onProjectPrepared(session: AgentSession, message: ProjectPrepared): void {
     this.options.onProjectPrepared?.(session.workerId, message);
   }
 
   onSessionClosed(session: AgentSession, reason: string): void {
     const attempts = this.agents.remove(session.workerId);
+    for (const key of this.preparationAsked) if (key.startsWith(`${session.workerId} `)) this.preparationAsked.delete(key);
     this.store.removeMember(AGENT_GROUP, session.workerId).catch((error: unknown) => this.logger.warn({ err: error }, 'agent liveness not removed'));
     for (const attemptId of attempts) this.outputTails.delete(attemptId);
     // Loss is decided by missed heartbeats (the worker actor's timer), not by one broken stream.
@@ -294,6 +312,7 @@ export class Scheduler implements AgentSessionHandler {
 
   private async sendDispatch(session: AgentSession, data: DispatchEffectData): Promise<void> {
     const dispatch = await buildDispatch(this.node, data, this.options.resolveRevision);
+    this.askToPrepare(session, dispatch.accountId, dispatch.project, dispatch.contentHash, dispatch.tarballUrl);
     const message: ControllerMessage = { kind: { $case: 'dispatchTask', value: dispatch } };
     this.agents.hold(session.workerId, data.attemptId, normaliseRequirements(data.requirements), Date.now());
     this.agents.confirm(session.workerId, data.attemptId);

@@ -110,6 +110,16 @@ async function runJourney(t: Test, baseUrl: string, token: string) {
   t.same(results.aggregate_result, [{ status: 'ok', source: 'getting-started' }]);
   const output = await curl(`curl -sS "$BASE_URL/api/v1/jobs/$JOB_ID/output" -H "Authorization: Bearer $TOKEN"`, work, jobEnv);
   t.equal(output.status, 'completed', 'output surface answers');
+
+  // The first job prepared the revision on demand; the node reported it.
+  const details = await waitFor('node state reported', async () => {
+    const current = await curl(`curl -sS "$BASE_URL/api/v1/projects/my-ml-project/status/details" -H "Authorization: Bearer $TOKEN"`, work, env);
+    return current.ready_for_jobs === true ? current : undefined;
+  });
+  const nodes = details.nodes as { state: string; content_hash: string; current: boolean }[];
+  t.equal(nodes.length, 1, 'one node prepared the revision');
+  t.match(nodes[0], { state: 'ready', content_hash: pushed.content_hash, current: true });
+  t.equal(details.init_state, 'ready');
 }
 
 t.test('journey 1 against computalot dev', async (t) => {

@@ -91,6 +91,7 @@ export async function serveController({ config, logger, output, kinds = actorKin
       const revision = await projects.revisionForDispatch(accountId, project);
       return revision && { contentHash: revision.content_hash, tarballRef: tarballRef(revision.tarball_sha256), env: revision.env };
     },
+    onPreparationRequested: (accountId, name, contentHash) => preparing.set(contentHash, { accountId, name }),
     onProjectPrepared: (workerId, message) => void recordPreparation(projects, preparing, workerId, message, logger),
   });
   for (const [kind, handler] of [...jobEffectHandlers(node, store), ...scheduler.effectHandlers()]) effectHandlers.set(kind, handler);
