@@ -1,19 +1,20 @@
-import type { JsonObject, JsonValue } from '../shared/json.js';
+import type { JsonObject } from '../shared/json.js';
+import { planJob } from './planning/validate-plan.js';
+import type { PlanOutcome } from './planning/types.js';
 
-export type PlanOutcome = { readonly ok: true; readonly payloads: JsonValue[] } | { readonly ok: false; readonly error: string };
+export type { PlanError, PlanOutcome, TaskMeta, TaskRange } from './planning/types.js';
+export { formatPlanErrors } from './planning/types.js';
+export { validateJobPlan, JOB_TYPES, type JobType } from './planning/validate-plan.js';
 
 /**
- * Expands a validated job spec into its tasks' payloads, in task-index order.
- * The gateway validates every submission before it becomes a job, so a spec
- * reaching here has a shape the gateway accepted; anything else is reported
- * as a planning failure on the job rather than thrown.
+ * Expands a job spec into its tasks' payloads, in task-index order, for every
+ * job type: structured_runner (with or without `fan_out`), sweep, map_reduce
+ * and benchmark (see `./planning/`). `tasks[i]` carries task i's metadata for
+ * the aggregators. The gateway validates every submission with
+ * `validateJobPlan` first (same checks), so a spec reaching here normally
+ * plans; anything else is reported as a planning failure on the job
+ * (`error`, one line; `errors`, the structured list) rather than thrown.
  */
 export function planTasks(jobType: string, spec: JsonObject): PlanOutcome {
-  switch (jobType) {
-    case 'structured_runner':
-      if (spec.fan_out !== undefined && spec.fan_out !== null) return { ok: false, error: 'fan_out jobs are planned by the fan-out planner, which this server does not run' };
-      return { ok: true, payloads: [spec.payload ?? {}] };
-    default:
-      return { ok: false, error: `job type "${jobType}" cannot be planned by this server` };
-  }
+  return planJob(jobType, spec);
 }

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
 import { normaliseRequirements } from '../actors/shared/resources.js';
-import { taskRef, workerRef } from '../actors/shared/ids.js';
+import { jobRef, parseTaskId, taskRef, workerRef } from '../actors/shared/ids.js';
+import { effectiveSchema, scoreResult } from '../jobs/aggregate/index.js';
 import { TASK_EFFECT } from '../actors/task/task.events.js';
 import { WORKER_EFFECT } from '../actors/worker/worker.events.js';
 import type { ControllerNode, EffectHandler, ExternalEffect } from '../actors/runtime/index.js';
@@ -178,9 +179,25 @@ export class Scheduler implements AgentSessionHandler {
         const taskEvent = taskEventFromFinished(event.message, at);
         void this.placeWork(session.workerId);
         if (!taskEvent) return;
-        return this.node.send([this.node.message(task, taskEvent, `agent:${attemptId}:finished`)]);
+        return this.scoreAndSend(task, taskEvent, `agent:${attemptId}:finished`);
       }
     }
+  }
+
+  /**
+   * A successful result is scored against its job's result schema (defaults
+   * per job type plus `result_schema`) before it reaches the task: quality is
+   * advisory, the result is kept whatever its score.
+   */
+  private async scoreAndSend(task: { kind: string; id: string }, taskEvent: JsonObject & { type: string }, eventId: string): Promise<void> {
+    if (taskEvent.type === 'task.succeeded') {
+      const [job] = (await this.node.readModels([jobRef(taskIdOfJob(task.id))])) as (JsonObject | null)[];
+      if (job) {
+        const score = scoreResult(taskEvent.result ?? null, effectiveSchema(stringOf(job.type, 'structured_runner'), job));
+        taskEvent = { ...taskEvent, resultQuality: score.quality, resultWarnings: score.warnings };
+      }
+    }
+    await this.node.send([this.node.message(task, taskEvent, eventId)]);
   }
 
   /** Asks every local agent (or the named ones) to prepare a project revision ahead of jobs. */
@@ -322,6 +339,10 @@ export class Scheduler implements AgentSessionHandler {
   private sendToActor(ref: { kind: string; id: string }, event: JsonObject & { type: string }, eventId?: string): void {
     this.node.send([this.node.message(ref, event, eventId)]).catch((error: unknown) => this.logger.error({ err: error, ref, eventType: event.type }, 'could not deliver agent report'));
   }
+}
+
+function taskIdOfJob(taskId: string): string {
+  return parseTaskId(taskId)?.jobId ?? taskId;
 }
 
 function commandQueue(workerId: string): string {

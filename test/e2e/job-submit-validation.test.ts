@@ -44,7 +44,9 @@ t.test('job submission is validated before anything is created', async (t) => {
     { name: 'sealed with a project', body: { project: 'p', runner_command: ['python3', 'job.py'], execution_policy: 'sealed' }, status: 422, code: 'validation_failed' },
     { name: 'no project', body: { runner_command: ['python3', 'job.py'] }, status: 422, code: 'validation_failed' },
     { name: 'missing project', body: { project: 'nope', runner_command: ['python3', 'job.py'] }, status: 404, code: 'project_not_found' },
-    { name: 'job engine type', body: { type: 'sweep', project: 'p', runner_command: ['python3', 'job.py'], parameters: { a: [1] }, rank_by: 'x' }, status: 422, code: 'unsupported_feature' },
+    { name: 'sweep over 1000 combinations', body: { type: 'sweep', project: 'p', runner_command: ['python3', 'job.py'], parameters: { a: Array.from({ length: 11 }, (_, i) => i), b: Array.from({ length: 100 }, (_, i) => i) }, rank_by: 'x' }, status: 422, code: 'validation_failed' },
+    { name: 'mixed fan-out shapes', body: { project: 'p', runner_command: ['python3', 'job.py'], payload: { m: [1, 2] }, fan_out: { by: 'm', items: [{}] } }, status: 422, code: 'validation_failed' },
+    { name: 'guaranteed reservation', body: { project: 'p', runner_command: ['python3', 'job.py'], reservation: { mode: 'guaranteed', parallelism: 2 } }, status: 422, code: 'unsupported_feature' },
   ];
   for (const c of cases) {
     const answer = await api('POST', '/api/v1/jobs', c.body);

@@ -4,12 +4,11 @@ import { ComputalotError, ValidationError } from '../../shared/errors.js';
 import { newJobId } from '../../shared/ids.js';
 import type { JsonObject } from '../../shared/json.js';
 import type { JobSubmitBody } from '../schemas/jobs.schema.js';
+import { formatPlanErrors, validateJobPlan } from '../../scheduler/plan-tasks.js';
 
 /** Default per-task timeout when a submission names none (seconds). */
 export const DEFAULT_TIMEOUT_S = 600;
 
-/** Submission fields of the job engine (fan-out, sweeps, …) that this server does not plan yet. */
-const JOB_ENGINE_FIELDS = ['fan_out', 'merge_strategy', 'value_field', 'weight_field', 'parameters', 'fixed_payload', 'rank_by', 'rank_order', 'split', 'reduce', 'candidates', 'shared_payload', 'replicas', 'replica_vary', 'reservation'] as const;
 
 /** What the caller resolved about the submission's project before it becomes a job. */
 export interface ResolvedProject {
@@ -35,9 +34,11 @@ export interface SubmitDeps {
  */
 export async function submitJob(deps: SubmitDeps, accountId: string, body: JobSubmitBody): Promise<{ jobId: string }> {
   const type = body.type ?? 'structured_runner';
-  if (type !== 'structured_runner') throw unsupported(`job type "${type}"`);
-  for (const field of JOB_ENGINE_FIELDS) if (body[field] !== undefined) throw unsupported(`"${field}"`);
+  if (body.reservation !== undefined) throw unsupported('"reservation"');
   if (body.recipe !== undefined) throw unsupported('sealed recipes');
+  // The same validation the planner applies: a job that is accepted always plans.
+  const planErrors = validateJobPlan(type, JSON.parse(JSON.stringify(body)) as JsonObject);
+  if (planErrors.length > 0) throw new ValidationError(formatPlanErrors(planErrors), { details: { errors: planErrors } });
   if (body.execution_policy === 'sealed') throw new ValidationError('execution_policy "sealed" is only for platform recipes; user projects run sandboxed', { details: { field: 'execution_policy' } });
   if (!body.project) throw new ValidationError('project is required (the project whose code the tasks run)', { details: { field: 'project' } });
 
@@ -81,5 +82,5 @@ export async function submitJob(deps: SubmitDeps, accountId: string, body: JobSu
 }
 
 function unsupported(what: string): ComputalotError {
-  return new ComputalotError('unsupported_feature', 422, `${what} is not available on this server: submit a structured_runner job without fan-out`);
+  return new ComputalotError('unsupported_feature', 422, `${what} is not available on this server yet`);
 }

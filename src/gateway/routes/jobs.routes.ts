@@ -4,9 +4,10 @@
  */
 import type { FastifyPluginCallbackZod } from '@fastify/type-provider-zod';
 import { jobRef } from '../../actors/shared/ids.js';
-import { stringOf, type JsonObject, type JsonValue } from '../../shared/json.js';
+import { stringOf, type JsonObject } from '../../shared/json.js';
 import { requireMember, requirePrincipal } from '../auth/principal.js';
 import { JobReader } from '../jobs/job-reader.js';
+import { aggregateJob, type AggregateTask } from '../../jobs/aggregate/index.js';
 import { submitJob, type SubmitDeps } from '../jobs/submit-job.js';
 import { cancelBodySchema, jobIdParamsSchema, jobSubmitSchema, resultParamsSchema, taskPageQuerySchema } from '../schemas/jobs.schema.js';
 import type { Store } from '../../store/store.js';
@@ -96,14 +97,12 @@ function outputOf(task: JsonObject): string | null {
 }
 
 /**
- * The canonical result surface: raw per-task results plus the job's summary,
- * with `collect` aggregation (the results in task order) for structured_runner.
+ * The canonical result surface: raw per-task results plus the job-level
+ * aggregation of its type (merge strategy, sweep or benchmark leaderboard,
+ * map_reduce reduction), completeness and quality.
  */
 function resultView(job: JsonObject, tasks: JsonObject[]): JsonObject {
-  const succeeded = tasks.filter((t) => t.status === 'succeeded');
-  const aggregate: JsonValue = succeeded.map((t) => t.result ?? null);
-  const total = tasks.length;
-  const completeness = { total_tasks: total, succeeded_tasks: succeeded.length, missing_tasks: total - succeeded.length, ratio: total === 0 ? 0 : succeeded.length / total };
+  const aggregate = aggregateJob(stringOf(job.type, 'structured_runner'), job, tasks.map(toAggregateTask));
   return {
     job_id: job.id ?? null,
     status: job.status ?? null,
@@ -113,10 +112,10 @@ function resultView(job: JsonObject, tasks: JsonObject[]): JsonObject {
     tags: job.tags ?? [],
     meta: job.meta ?? null,
     variant: job.variant ?? null,
-    summary: { ...(job.summary as JsonObject), aggregate_result: aggregate, aggregate_aliases: {}, completeness },
-    aggregate_result: aggregate,
-    aggregate_aliases: {},
-    completeness,
+    summary: { ...(job.summary as JsonObject), ...aggregate.summary },
+    aggregate_result: aggregate.aggregate_result,
+    aggregate_aliases: aggregate.aggregate_aliases,
+    completeness: aggregate.completeness,
     result_persisted: TERMINAL.has(stringOf(job.status)),
     output_persisted: TERMINAL.has(stringOf(job.status)),
     tasks: tasks.map((t) => ({
@@ -136,5 +135,16 @@ function resultView(job: JsonObject, tasks: JsonObject[]): JsonObject {
       runtime_s: t.runtime_s ?? null,
       project_content_hash: job.project_content_hash ?? null,
     })),
+  };
+}
+
+function toAggregateTask(task: JsonObject): AggregateTask {
+  return {
+    index: typeof task.index === 'number' ? task.index : 0,
+    task_id: stringOf(task.id),
+    status: stringOf(task.status),
+    payload: task.payload ?? null,
+    result: task.result ?? null,
+    ...(typeof task.result_quality === 'number' ? { quality: task.result_quality } : {}),
   };
 }
