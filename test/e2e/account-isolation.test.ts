@@ -5,14 +5,8 @@
  * the owner can cancel her own running job.
  */
 import t from 'tap';
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { fileURLToPath } from 'node:url';
-import { startComputalotProcess } from '../fixtures/controller-process.js';
-import { randomPrefix, startRedisServer } from '../fixtures/redis-server.js';
+import { startRedisServer } from '../fixtures/redis-server.js';
+import { createApiKey, startTestAgent, startTestController, writeTestCluster } from '../fixtures/test-cluster.js';
 import { gzipTar } from '../helpers/tarballs.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -22,8 +16,6 @@ interface Answer {
   readonly body: Json;
 }
 
-const run = promisify(execFile);
-const BIN = fileURLToPath(new URL('../../bin/computalot.js', import.meta.url));
 /** Well-formed, never issued. */
 const MISSING_JOB = 'job_20000101_000000_zzzzzz';
 const MISSING_PROJECT = 'no-such-project';
@@ -50,40 +42,16 @@ function withoutIds(body: Json, ids: readonly string[]): Json {
   return JSON.parse(text) as Json;
 }
 
-async function createKey(config: string, ...args: string[]): Promise<string> {
-  const { stdout } = await run(process.execPath, [BIN, 'admin', 'keys', 'create', ...args, '--config', config]);
-  const key = /flk_[A-Za-z0-9]+/.exec(stdout)?.[0];
-  if (key === undefined) throw new Error(`admin keys create ${args.join(' ')} printed no key:\n${stdout}`);
-  return key;
-}
-
 t.test('another account sees nothing, a viewer cannot mutate, the owner can cancel', async (t) => {
   const redis = await startRedisServer(t);
-  const dir = await mkdtemp(join(tmpdir(), 'computalot-isolation-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const config = join(dir, 'cluster.yml');
-  await writeFile(
-    config,
-    [
-      'store:',
-      `  redis_path: ${redis.path}`,
-      `  key_prefix: ${randomPrefix()}`,
-      `  data_dir: ${join(dir, 'data')}`,
-      'shards: 8',
-      'controller:',
-      '  http: { host: 127.0.0.1, port: 0 }',
-      '  grpc: { host: 127.0.0.1, port: 0 }',
-      'log_level: warn',
-      '',
-    ].join('\n'),
-  );
-  const alice = await createKey(config, '--account', 'alice');
-  const bob = await createKey(config, '--account', 'bob');
-  const viewer = await createKey(config, '--account', 'alice', '--role', 'viewer');
+  const cluster = await writeTestCluster(t, redis.path);
+  const { config } = cluster;
+  const alice = await createApiKey(config, '--account', 'alice');
+  const bob = await createApiKey(config, '--account', 'bob');
+  const viewer = await createApiKey(config, '--account', 'alice', '--role', 'viewer');
 
-  const controller = await startComputalotProcess(t, ['controller', '--config', config]);
-  const grpc = await waitFor('agent gateway address', () => /Agent gateway listening on (\S+)/.exec(controller.output())?.[1]);
-  await startComputalotProcess(t, ['agent', '--controller', grpc, '--config', config, '--work-dir', join(dir, 'agent')], {}, /registered with \S+ as (wrk_\w+)/);
+  const { controller, grpc } = await startTestController(t, cluster);
+  await startTestAgent(t, cluster, grpc, 'agent');
   await waitFor('controller ready', () => controller.ready(), 20_000);
 
   const api = async (token: string, method: string, path: string, body?: unknown, raw?: Buffer): Promise<Answer> => {

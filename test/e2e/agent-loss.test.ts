@@ -5,23 +5,14 @@
  * and the job completes with exactly one result.
  */
 import t from 'tap';
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { fileURLToPath } from 'node:url';
-import { startComputalotProcess } from '../fixtures/controller-process.js';
-import { randomPrefix, startRedisServer } from '../fixtures/redis-server.js';
+import { startRedisServer } from '../fixtures/redis-server.js';
+import { createApiKey, startTestAgent, startTestController, writeTestCluster } from '../fixtures/test-cluster.js';
 import { gzipTar } from '../helpers/tarballs.js';
 import { waitFor } from '../helpers/wait.js';
 
 type Json = Record<string, unknown>;
 
-const run = promisify(execFile);
-const BIN = fileURLToPath(new URL('../../bin/computalot.js', import.meta.url));
 const TERMINAL_JOB = ['completed', 'partial', 'failed', 'cancelled'];
-const AGENT_READY = /registered with \S+ as (wrk_\w+)/;
 
 const PROJECT_FILES: Record<string, string> = {
   Dockerfile: 'FROM python:3.11-slim\nWORKDIR /workspace\nCOPY . .\n',
@@ -36,33 +27,11 @@ const PROJECT_FILES: Record<string, string> = {
 
 t.test('a task on an agent killed mid-run is retried on another agent and completes once', async (t) => {
   const redis = await startRedisServer(t);
-  const dir = await mkdtemp(join(tmpdir(), 'computalot-agent-loss-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const config = join(dir, 'cluster.yml');
-  await writeFile(
-    config,
-    [
-      'store:',
-      `  redis_path: ${redis.path}`,
-      `  key_prefix: ${randomPrefix()}`,
-      `  data_dir: ${join(dir, 'data')}`,
-      'shards: 8',
-      'controller:',
-      '  http: { host: 127.0.0.1, port: 0 }',
-      '  grpc: { host: 127.0.0.1, port: 0 }',
-      '  heartbeat_interval_ms: 500',
-      '  lease_ttl_ms: 3000',
-      'log_level: warn',
-      '',
-    ].join('\n'),
-  );
-  const { stdout } = await run(process.execPath, [BIN, 'admin', 'keys', 'create', '--account', 'loss', '--config', config]);
-  const token = /flk_[A-Za-z0-9]+/.exec(stdout)?.[0];
-  if (token === undefined) throw new Error(`admin keys create printed no key:\n${stdout}`);
+  const cluster = await writeTestCluster(t, redis.path, ['  heartbeat_interval_ms: 500', '  lease_ttl_ms: 3000']);
+  const token = await createApiKey(cluster.config, '--account', 'loss');
 
-  const controller = await startComputalotProcess(t, ['controller', '--config', config]);
-  const grpc = await waitFor('agent gateway address', () => /Agent gateway listening on (\S+)/.exec(controller.output())?.[1]);
-  const startAgent = (name: string) => startComputalotProcess(t, ['agent', '--controller', grpc, '--config', config, '--work-dir', join(dir, name)], {}, AGENT_READY);
+  const { controller, grpc } = await startTestController(t, cluster);
+  const startAgent = (name: string) => startTestAgent(t, cluster, grpc, name);
   const agentA = await startAgent('a');
   await waitFor('controller ready', () => controller.ready(), 20_000);
 
@@ -98,8 +67,11 @@ t.test('a task on an agent killed mid-run is retried on another agent and comple
   const firstTask = async (): Promise<Json> => ((await expect(200, api('GET', `/api/v1/jobs/${jobId}/tasks`), 'list tasks')).tasks as Json[])[0] ?? {};
 
   await waitFor('the task running on agent A', async () => (await firstTask()).status === 'running', 30_000, 100);
-  await startAgent('b');
+  // Kill first: the task sleeps only a few seconds, and starting a second agent
+  // under load can take longer than that. Loss detection (missed heartbeats)
+  // gives agent B the time it needs to register.
   await agentA.kill9();
+  await startAgent('b');
   const killedAt = Date.now();
 
   const job = await waitFor(

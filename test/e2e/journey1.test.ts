@@ -11,13 +11,12 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { fileURLToPath } from 'node:url';
 import { startComputalotProcess } from '../fixtures/controller-process.js';
-import { randomPrefix, startRedisServer } from '../fixtures/redis-server.js';
+import { startRedisServer } from '../fixtures/redis-server.js';
+import { createApiKey, startTestAgent, startTestController, writeTestCluster } from '../fixtures/test-cluster.js';
 import { waitFor } from '../helpers/wait.js';
 
 const run = promisify(execFile);
-const BIN = fileURLToPath(new URL('../../bin/computalot.js', import.meta.url));
 
 /** Step 4 of the journey, verbatim: Dockerfile, job.py and the minimal manifest. */
 const PROJECT_FILES: Record<string, string> = {
@@ -133,31 +132,11 @@ t.test('journey 1 against computalot dev', async (t) => {
 
 t.test('journey 1 against a Redis-backed controller and a separate agent process', async (t) => {
   const redis = await startRedisServer(t);
-  const dir = await mkdtemp(join(tmpdir(), 'computalot-cluster-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const config = join(dir, 'cluster.yml');
-  await writeFile(
-    config,
-    [
-      'store:',
-      `  redis_path: ${redis.path}`,
-      `  key_prefix: ${randomPrefix()}`,
-      `  data_dir: ${join(dir, 'data')}`,
-      'shards: 8',
-      'controller:',
-      '  http: { host: 127.0.0.1, port: 0 }',
-      '  grpc: { host: 127.0.0.1, port: 0 }',
-      'log_level: warn',
-      '',
-    ].join('\n'),
-  );
-  const { stdout } = await run(process.execPath, [BIN, 'admin', 'keys', 'create', '--account', 'journey', '--config', config]);
-  const token = /flk_[A-Za-z0-9]+/.exec(stdout)?.[0];
+  const cluster = await writeTestCluster(t, redis.path);
+  const token = await createApiKey(cluster.config, '--account', 'journey');
   t.ok(token, 'admin keys create printed a key');
-
-  const controller = await startComputalotProcess(t, ['controller', '--config', config]);
-  const grpc = await waitFor('agent gateway address', () => /Agent gateway listening on (\S+)/.exec(controller.output())?.[1]);
-  await startComputalotProcess(t, ['agent', '--controller', grpc, '--config', config, '--work-dir', join(dir, 'agent')], {}, /registered with \S+ as (wrk_\w+)/);
+  const { controller, grpc } = await startTestController(t, cluster);
+  await startTestAgent(t, cluster, grpc, 'agent');
   await waitFor('controller ready', () => controller.ready(), 20_000);
-  await runJourney(t, controller.url, token ?? '');
+  await runJourney(t, controller.url, token);
 });
