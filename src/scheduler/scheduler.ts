@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
 import { normaliseRequirements } from '../actors/shared/resources.js';
 import { jobRef, parseTaskId, taskRef, workerRef } from '../actors/shared/ids.js';
-import { effectiveSchema, scoreResult } from '../jobs/aggregate/index.js';
+import { effectiveSchema, scoreResult, type ResultSchema } from '../jobs/aggregate/index.js';
 import { TASK_EFFECT } from '../actors/task/task.events.js';
 import { WORKER_EFFECT } from '../actors/worker/worker.events.js';
 import type { ControllerNode, EffectHandler, ExternalEffect } from '../actors/runtime/index.js';
@@ -34,6 +34,9 @@ export interface SchedulerOptions {
   readonly onProjectPrepared?: (workerId: string, message: ProjectPrepared) => void;
 }
 
+/** Jobs whose result schema is kept in memory. */
+const RESULT_SCHEMA_CACHE_SIZE = 1_000;
+
 /** Candidates looked at per class per placement round. */
 const PEEK_DEPTH = 32;
 
@@ -63,6 +66,7 @@ export class Scheduler implements AgentSessionHandler {
   private readonly placeAgain = new Set<string>();
   /** `<workerId> <contentHash>` pairs already asked to prepare. */
   private readonly preparationAsked = new Set<string>();
+  private readonly resultSchemas = new Map<string, ResultSchema>();
   private poller: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: SchedulerOptions) {
@@ -191,13 +195,29 @@ export class Scheduler implements AgentSessionHandler {
    */
   private async scoreAndSend(task: { kind: string; id: string }, taskEvent: JsonObject & { type: string }, eventId: string): Promise<void> {
     if (taskEvent.type === 'task.succeeded') {
-      const [job] = (await this.node.readModels([jobRef(taskIdOfJob(task.id))])) as (JsonObject | null)[];
-      if (job) {
-        const score = scoreResult(taskEvent.result ?? null, effectiveSchema(stringOf(job.type, 'structured_runner'), job));
+      const schema = await this.resultSchemaOf(taskIdOfJob(task.id));
+      if (schema) {
+        const score = scoreResult(taskEvent.result ?? null, schema);
         taskEvent = { ...taskEvent, resultQuality: score.quality, resultWarnings: score.warnings };
       }
     }
     await this.node.send([this.node.message(task, taskEvent, eventId)]);
+  }
+
+  /**
+   * A job's schema never changes after submit; a fan-out's thousands of
+   * results would otherwise read the same job view thousands of times.
+   */
+  private async resultSchemaOf(jobId: string): Promise<ResultSchema | undefined> {
+    const cached = this.resultSchemas.get(jobId);
+    if (cached) return cached;
+    const [job] = (await this.node.readModels([jobRef(jobId)])) as (JsonObject | null)[];
+    if (!job) return undefined;
+    const schema = effectiveSchema(stringOf(job.type, 'structured_runner'), job);
+    // Bounded: insertion order makes the first key the oldest job seen.
+    if (this.resultSchemas.size >= RESULT_SCHEMA_CACHE_SIZE) this.resultSchemas.delete(this.resultSchemas.keys().next().value as string);
+    this.resultSchemas.set(jobId, schema);
+    return schema;
   }
 
   /** Asks every local agent (or the named ones) to prepare a project revision ahead of jobs. */

@@ -1,8 +1,7 @@
 import type { JsonValue } from '../../shared/json.js';
 import { attemptIdOf } from '../shared/ids.js';
 import { tail } from '../shared/json-fields.js';
-import type { ResourceRequirements } from '../shared/resources.js';
-import type { FailureKind, TaskFailedEvent, TaskInput, TaskOutcome, TaskPriority, TaskSucceededEvent } from './task.events.js';
+import type { FailureKind, TaskFailedEvent, TaskInput, TaskOutcome, TaskSucceededEvent } from './task.events.js';
 
 /** Characters of error output kept per attempt: the tail, where tracebacks are. */
 export const ERROR_TAIL_CHARS = 1000;
@@ -29,19 +28,11 @@ export type AttemptRecord = {
   errorTail: string | null;
 };
 
-/** Plain JSON (the runtime persists it as is): nulls, never `undefined`. */
-export type TaskContext = {
-  taskId: string;
-  jobId: string;
-  index: number;
-  payload: JsonValue;
-  requirements: ResourceRequirements;
-  timeoutS: number;
-  graceS: number;
-  startTimeoutS: number;
-  maxRetries: number;
-  priority: TaskPriority;
-  blocked: boolean;
+/**
+ * Plain JSON (the runtime persists it as is): nulls, never `undefined`. The
+ * creation input, unchanged, plus what the task learns while it runs.
+ */
+export type TaskContext = TaskInput & {
   /** 1-based number of the attempt the task expects next or is running. */
   attempt: number;
   /** `<taskId>.a<attempt>`: the only attempt id whose events are accepted. */
@@ -62,7 +53,6 @@ export type TaskContext = {
   /** Set on entering a terminal state. */
   outcome: TaskOutcome | null;
   retryDueAt: number | null;
-  createdAt: number;
   firstStartedAt: number | null;
   finishedAt: number | null;
   /** Sum of started→ended over all attempts: what the job bills. */

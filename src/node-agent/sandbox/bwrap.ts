@@ -12,7 +12,7 @@
 import { TaskCgroup } from './cgroups.js';
 import { newSandboxId, startLauncher } from './launcher.js';
 import { assertCwdMounted, DEFAULT_TMPFS_MB, planMounts, type MountEntry } from './mounts.js';
-import { findOnPath, runProbe } from './probe.js';
+import { ProbedAvailability, findOnPath, runProbe } from './probe.js';
 import { descendants, signalPids } from './process-tree.js';
 import type { SandboxBackend, SandboxedProcess, SandboxLaunchSpec } from './sandbox.js';
 
@@ -43,23 +43,14 @@ export function buildBwrapArgv(spec: SandboxLaunchSpec, bwrapPath = 'bwrap'): st
 }
 
 /** The bubblewrap {@link SandboxBackend}. */
-export class BwrapBackend implements SandboxBackend {
+export class BwrapBackend extends ProbedAvailability implements SandboxBackend {
   readonly kind = 'bwrap' as const;
-  private probed: Promise<boolean> | undefined;
-  private reason: string | undefined;
 
-  constructor(private readonly bwrapPath: string | undefined = findOnPath('bwrap')) {}
-
-  available(): Promise<boolean> {
-    this.probed ??= this.probe();
-    return this.probed;
+  constructor(private readonly bwrapPath: string | undefined = findOnPath('bwrap')) {
+    super();
   }
 
-  unavailableReason(): string | undefined {
-    return this.reason;
-  }
-
-  private async probe(): Promise<boolean> {
+  protected async probe(): Promise<boolean> {
     if (this.bwrapPath === undefined) {
       this.reason = 'bwrap not found on PATH';
       return false;

@@ -21,7 +21,7 @@ import { TaskCgroup } from './cgroups.js';
 import { newSandboxId, signalGroup, startLauncher } from './launcher.js';
 import { DEFAULT_RUNTIME_PATHS } from './mounts.js';
 import { writeOciBundle } from './oci-bundle.js';
-import { findOnPath } from './probe.js';
+import { ProbedAvailability, findOnPath } from './probe.js';
 import type { SandboxBackend, SandboxedProcess, SandboxLaunchSpec } from './sandbox.js';
 
 /** Hard timeout applied when a spec gives none, ms (a hung runsc must never wedge a slot). */
@@ -59,28 +59,18 @@ function runsc(runscPath: string, args: readonly string[], timeoutMs: number): P
 }
 
 /** The gVisor {@link SandboxBackend}. */
-export class GvisorBackend implements SandboxBackend {
+export class GvisorBackend extends ProbedAvailability implements SandboxBackend {
   readonly kind = 'gvisor' as const;
   private readonly runscPath: string | undefined;
   private readonly stateDir: string;
-  private probed: Promise<boolean> | undefined;
-  private reason: string | undefined;
 
   constructor(options: GvisorOptions = {}) {
+    super();
     this.runscPath = options.runscPath ?? findOnPath('runsc');
     this.stateDir = options.stateDir ?? join(tmpdir(), 'computalot-gvisor');
   }
 
-  available(): Promise<boolean> {
-    this.probed ??= this.probe();
-    return this.probed;
-  }
-
-  unavailableReason(): string | undefined {
-    return this.reason;
-  }
-
-  private async probe(): Promise<boolean> {
+  protected async probe(): Promise<boolean> {
     if (this.runscPath === undefined) {
       this.reason = 'runsc not found on PATH';
       return false;

@@ -11,7 +11,7 @@
 import { TaskCgroup } from './cgroups.js';
 import { newSandboxId, startLauncher } from './launcher.js';
 import { assertCwdMounted, DEFAULT_TMPFS_MB, planMounts } from './mounts.js';
-import { findOnPath, runProbe } from './probe.js';
+import { ProbedAvailability, findOnPath, runProbe } from './probe.js';
 import { descendants, signalPids } from './process-tree.js';
 import type { SandboxBackend, SandboxedProcess, SandboxLaunchSpec } from './sandbox.js';
 
@@ -58,23 +58,14 @@ export function buildNsjailArgv(spec: SandboxLaunchSpec, nsjailPath = 'nsjail'):
 }
 
 /** The nsjail {@link SandboxBackend}. */
-export class NsjailBackend implements SandboxBackend {
+export class NsjailBackend extends ProbedAvailability implements SandboxBackend {
   readonly kind = 'nsjail' as const;
-  private probed: Promise<boolean> | undefined;
-  private reason: string | undefined;
 
-  constructor(private readonly nsjailPath: string | undefined = findOnPath('nsjail')) {}
-
-  available(): Promise<boolean> {
-    this.probed ??= this.probe();
-    return this.probed;
+  constructor(private readonly nsjailPath: string | undefined = findOnPath('nsjail')) {
+    super();
   }
 
-  unavailableReason(): string | undefined {
-    return this.reason;
-  }
-
-  private async probe(): Promise<boolean> {
+  protected async probe(): Promise<boolean> {
     if (this.nsjailPath === undefined) {
       this.reason = 'nsjail not found on PATH (not packaged in Debian bookworm)';
       return false;

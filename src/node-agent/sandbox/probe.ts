@@ -67,3 +67,24 @@ export function runProbe(argv: readonly string[], timeoutMs: number): Promise<Pr
     });
   });
 }
+
+/**
+ * "Can this backend run here?", asked of the host once per process and
+ * cached, with the reason kept for logs and test skips. Backends extend it
+ * and implement `probe()`, setting `reason` when they answer false.
+ */
+export abstract class ProbedAvailability {
+  private probed: Promise<boolean> | undefined;
+  protected reason: string | undefined;
+
+  available(): Promise<boolean> {
+    this.probed ??= this.probe();
+    return this.probed;
+  }
+
+  unavailableReason(): string | undefined {
+    return this.reason;
+  }
+
+  protected abstract probe(): Promise<boolean>;
+}
