@@ -104,7 +104,14 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
       // The product's executor and preparer unless a caller (a test) brings its own.
       const components: AgentComponentsFactory =
         deps.agentComponents ??
-        (async (context) => productAgentComponents({ workDir: context.workDir, allowUnsandboxed: context.allowUnsandboxed, logger: context.logger, agentToken: context.config.controller.agent_token }));
+        (async (context) =>
+          productAgentComponents({
+            workDir: context.workDir,
+            allowUnsandboxed: context.allowUnsandboxed,
+            logger: context.logger,
+            agentToken: context.config.controller.agent_token,
+            sandboxKinds: context.sandboxKinds,
+          }));
       const flags = {
         controller: stringFlag(values.controller),
         config: stringFlag(values.config),

@@ -4,6 +4,7 @@
  */
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from '@fastify/type-provider-zod';
+import { fastifySSE } from '@fastify/sse';
 import type { GatewayDeps, GatewayInstance } from './gateway-types.js';
 import { handleGatewayError, handleUnknownRoute } from './error-handler.js';
 import { installAuthentication } from './auth/authenticate.js';
@@ -11,6 +12,11 @@ import { authRoutes } from './routes/auth.routes.js';
 import { healthRoutes } from './routes/health.routes.js';
 import { agentBlobRoutes } from './routes/agent-blobs.routes.js';
 import { jobRoutes } from './routes/jobs.routes.js';
+import { jobStreamRoutes } from './routes/job-streams.routes.js';
+import { jobBatchRoutes } from './routes/job-batch.routes.js';
+import { jobListRoutes } from './routes/job-lists.routes.js';
+import { jobMetricsRoutes } from './routes/job-metrics.routes.js';
+import { projectJobRoutes } from './routes/project-jobs.routes.js';
 import { presetRoutes } from './routes/presets.routes.js';
 import { projectRoutes } from './routes/projects.routes.js';
 
@@ -43,7 +49,16 @@ export function buildGateway(deps: GatewayDeps): GatewayInstance {
   void app.register(authRoutes);
   if (deps.projects && deps.blobs) void app.register(projectRoutes, { projects: deps.projects, blobs: deps.blobs });
   if (deps.blobs) void app.register(agentBlobRoutes, { blobs: deps.blobs, agentToken: deps.agentToken });
-  if (deps.jobs) void app.register(jobRoutes, deps.jobs);
+  if (deps.jobs) {
+    void app.register(jobRoutes, deps.jobs);
+    void app.register(jobBatchRoutes, deps.jobs);
+    void app.register(jobListRoutes, deps.jobs);
+    void app.register(jobMetricsRoutes, deps.jobs);
+    if (deps.projects) void app.register(projectJobRoutes, { ...deps.jobs, projects: deps.projects });
+    // Before the stream routes: the plugin's onRoute hook only sees routes added after it.
+    void app.register(fastifySSE);
+    void app.register(jobStreamRoutes, { ...deps.jobs, projects: deps.projects });
+  }
   void app.register(presetRoutes);
   return app;
 }

@@ -16,6 +16,12 @@ export interface ProductComponentsOptions {
   readonly agentToken?: string | undefined;
   /** Where a tarball reference of the form `blob:<sha256>` resolves locally (same-host installs). */
   readonly localBlobPath?: (sha256: string) => string;
+  /**
+   * The sandbox kinds this node advertises (its `sandbox` setting resolved):
+   * tasks and setup commands run in the strongest of these only. Default: every
+   * backend, strongest available first (`sandbox: auto`).
+   */
+  readonly sandboxKinds?: readonly string[];
 }
 
 /**
@@ -23,7 +29,10 @@ export interface ProductComponentsOptions {
  * strongest available sandbox, over the node's cache of prepared revisions.
  */
 export function productAgentComponents(options: ProductComponentsOptions): { executor: TaskExecutor; preparer: ProjectPreparer & ProjectCache } {
-  const backends = createSandboxBackends({ warn: (message: string) => options.logger.warn(message) });
+  const allBackends = createSandboxBackends({ warn: (message: string) => options.logger.warn(message) });
+  // An agent set to `sandbox: bwrap` advertises bwrap alone; running its tasks in a stronger backend it
+  // happens to have (gVisor) would ignore the operator's choice.
+  const backends = allBackends;
   const sandbox = async (): Promise<SandboxBackend> => (await selectSandboxBackend({ backends, allowUnsandboxed: options.allowUnsandboxed })).backend;
   const cache = new ProjectCache({ workRoot: options.workDir, sandbox, logger: options.logger, openTarball: (ref) => openTarball(ref, options) });
   const executor = new RunnerTaskExecutor({

@@ -35,17 +35,41 @@ export class DispatchSourceMissingError extends Error {
 }
 
 /**
- * The `DispatchTask` message for one attempt: the task's own data from the
- * effect, the job-level parts (runner command, project, `meta.env`) from the
- * job's read model.
+ * The job-level parts of every dispatch of a job. They come from the
+ * submission, which never changes, so a scheduler may keep them per job
+ * instead of reading the job's view (which carries the whole spec, e.g. a
+ * fan-out's items) once per attempt.
  */
-export async function buildDispatch(node: ControllerNode, data: DispatchEffectData, resolveRevision?: RevisionResolver): Promise<DispatchTask> {
-  const [job] = (await node.readModels([jobRef(data.jobId)])) as (JsonObject | null)[];
+export interface JobDispatchInfo {
+  readonly accountId: string;
+  readonly project: string;
+  readonly runnerCommand: readonly string[];
+  readonly metaEnv: Readonly<Record<string, string>>;
+}
+
+/** A job's {@link JobDispatchInfo} from its read model; null when it has none. */
+export async function readJobDispatchInfo(node: Pick<ControllerNode, 'readModels'>, jobId: string): Promise<JobDispatchInfo | null> {
+  const [job] = (await node.readModels([jobRef(jobId)])) as (JsonObject | null)[];
+  if (!job) return null;
+  const meta = isObject(job.meta) ? job.meta : {};
+  return {
+    accountId: typeof job.account_id === 'string' ? job.account_id : '',
+    project: typeof job.project === 'string' ? job.project : '',
+    runnerCommand: Array.isArray(job.runner_command) ? job.runner_command.map(String) : [],
+    metaEnv: stringMap(meta.env),
+  };
+}
+
+/**
+ * The `DispatchTask` message for one attempt: the task's own data from the
+ * effect, the job-level parts (runner command, project, `meta.env`) from
+ * `jobInfo` (see {@link readJobDispatchInfo}).
+ */
+export async function buildDispatch(jobInfo: (jobId: string) => Promise<JobDispatchInfo | null>, data: DispatchEffectData, resolveRevision?: RevisionResolver): Promise<DispatchTask> {
+  const job = await jobInfo(data.jobId);
   if (!job) throw new DispatchSourceMissingError(`job ${data.jobId} of attempt ${data.attemptId} has no read model`);
   const requirements = normaliseRequirements(data.requirements);
-  const meta = isObject(job.meta) ? job.meta : {};
-  const accountId = typeof job.account_id === 'string' ? job.account_id : '';
-  const project = typeof job.project === 'string' ? job.project : '';
+  const { accountId, project } = job;
   const revision = project && resolveRevision ? await resolveRevision(accountId, project) : null;
   if (project && !revision) throw new DispatchSourceMissingError(`project ${project} of job ${data.jobId} has no published revision`);
   return {
@@ -56,12 +80,13 @@ export async function buildDispatch(node: ControllerNode, data: DispatchEffectDa
     project,
     // The active revision: pushes after submit are picked up by later attempts.
     contentHash: revision?.contentHash ?? '',
-    runnerCommand: Array.isArray(job.runner_command) ? job.runner_command.map(String) : [],
+    runnerCommand: [...job.runnerCommand],
     payloadJson: JSON.stringify(data.payload ?? {}),
-    env: {},
+    // 1-based attempt number: a runner can tell a retry from the first try (the payload is the same).
+    env: { COMPUTALOT_TASK_ATTEMPT: String(data.attempt) },
     accountId,
     projectEnv: { ...(revision?.env ?? {}) },
-    metaEnv: stringMap(meta.env),
+    metaEnv: { ...job.metaEnv },
     tarballUrl: revision?.tarballRef ?? '',
     maxOutputBytes: 10_240,
     graceS: data.graceS,

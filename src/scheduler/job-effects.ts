@@ -3,6 +3,7 @@ import { jobRef, taskIdOf, taskRef } from '../actors/shared/ids.js';
 import type { ControllerNode, EffectHandler, ExternalEffect } from '../actors/runtime/index.js';
 import { stringOf, type JsonObject, type JsonValue } from '../shared/json.js';
 import type { MailboxMessage, Store } from '../store/store.js';
+import { readTerminalNotice, type JobTerminalListener } from '../jobs/job-terminal.js';
 import { planTasks } from './plan-tasks.js';
 
 /** Member group agents heartbeat into: "is there live capacity anywhere?" */
@@ -16,7 +17,7 @@ const SEND_CHUNK = 1_000;
  * the messages derive from the effect id, so a replayed effect re-sends the
  * same events and the tasks apply each once.
  */
-export function jobEffectHandlers(node: ControllerNode, store: Store): Map<string, EffectHandler> {
+export function jobEffectHandlers(node: ControllerNode, store: Store, terminalListeners: readonly JobTerminalListener[] = []): Map<string, EffectHandler> {
   const sendChunked = async (messages: MailboxMessage[]) => {
     for (let i = 0; i < messages.length; i += SEND_CHUNK) await node.send(messages.slice(i, i + SEND_CHUNK));
   };
@@ -71,5 +72,63 @@ export function jobEffectHandlers(node: ControllerNode, store: Store): Map<strin
         await node.send([node.message(jobRef(jobId), { type: 'job.queue_timeout', liveCapacity }, `${effect.effectId}/answer`)]);
       },
     ],
+    [
+      JOB_EFFECT.reconcileTasks,
+      async (effect) => {
+        const data = effect.data as JsonObject;
+        const jobId = data.jobId as string;
+        const taskCount = Number(data.taskCount ?? 0);
+        if (Number(data.finishedCount ?? 0) >= taskCount) return;
+        const reports = await missedTaskReports(node, jobId, taskCount);
+        // The job counts each task index once, so re-sending a report it already has is harmless.
+        await sendChunked(reports.map(({ index, event }) => node.message(jobRef(jobId), event, `${effect.effectId}/t${index}`)));
+      },
+    ],
+    [
+      JOB_EFFECT.terminal,
+      async (effect) => {
+        const notice = readTerminalNotice(effect.data as JsonObject);
+        if (notice === null) return;
+        // Every listener runs even when one fails; the effect is retried (all of them, idempotently) if any did.
+        const outcomes = await Promise.allSettled(terminalListeners.map((listener) => listener(notice, effect.effectId)));
+        const failure = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+        if (failure) throw failure.reason;
+      },
+    ],
   ]);
+}
+
+const TASK_OUTCOMES = new Set(['succeeded', 'failed', 'cancelled', 'timed_out']);
+
+/**
+ * Stuck-job recovery (the reference: running jobs with no active task are
+ * recovered every 5 minutes): every finished task's report, rebuilt from its
+ * read model. Task reports travel through the durable outbox, so this only
+ * matters after a fault — a poisoned event, a store restored from an older
+ * snapshot — but then it is what lets the job end instead of running forever.
+ */
+async function missedTaskReports(node: ControllerNode, jobId: string, taskCount: number): Promise<{ index: number; event: JsonObject & { type: string } }[]> {
+  const reports: { index: number; event: JsonObject & { type: string } }[] = [];
+  for (let start = 0; start < taskCount; start += SEND_CHUNK) {
+    const refs = Array.from({ length: Math.min(SEND_CHUNK, taskCount - start) }, (_, i) => taskRef(taskIdOf(jobId, start + i)));
+    const views = (await node.readModels(refs)) as (JsonObject | null)[];
+    views.forEach((view, i) => {
+      if (view === null || !TASK_OUTCOMES.has(stringOf(view.status))) return;
+      const index = start + i;
+      reports.push({
+        index,
+        event: {
+          type: 'job.task_finished',
+          taskId: taskIdOf(jobId, index),
+          index,
+          outcome: stringOf(view.status),
+          attempts: Array.isArray(view.attempts) ? view.attempts.length : 0,
+          runtimeMs: Math.round(Number(view.runtime_s ?? 0) * 1000),
+          resultQuality: typeof view.result_quality === 'number' ? view.result_quality : null,
+          error: typeof view.error === 'string' ? view.error : null,
+        },
+      });
+    });
+  }
+  return reports;
 }

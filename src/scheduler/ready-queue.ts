@@ -1,6 +1,6 @@
 import { normaliseRequirements, type ResourceRequirements } from '../actors/shared/resources.js';
 import type { JsonValue } from '../shared/json.js';
-import type { Store } from '../store/store.js';
+import type { QueueItem, Store } from '../store/store.js';
 
 /** One attempt waiting for a worker, as the ready queue holds it. */
 export interface ReadyAttempt {
@@ -20,6 +20,9 @@ const BAND_WIDTH = 1e14;
  * extra read; it is rebuilt from the same data to dequeue.
  */
 export class ReadyQueues {
+  /** Per queue, the pushes waiting for this turn's single store call (see `push`). */
+  private readonly pendingPushes = new Map<string, { items: QueueItem[]; flushed: Promise<void> }>();
+
   constructor(private readonly store: Store) {}
 
   static queueName(profile: ResourceRequirements['profile']): string {
@@ -44,7 +47,28 @@ export class ReadyQueues {
   async enqueue(taskId: string, attemptId: string, requirements: JsonValue, priority: string, at: number): Promise<void> {
     const attempt = { taskId, attemptId, requirements: normaliseRequirements(requirements) };
     const band = PRIORITY_BAND[priority as keyof typeof PRIORITY_BAND] ?? PRIORITY_BAND.normal;
-    await this.store.queuePush(ReadyQueues.queueName(attempt.requirements.profile), [{ member: ReadyQueues.encode(attempt), score: band * BAND_WIDTH + at }]);
+    await this.push(ReadyQueues.queueName(attempt.requirements.profile), { member: ReadyQueues.encode(attempt), score: band * BAND_WIDTH + at });
+  }
+
+  /**
+   * A fan-out's enqueue effects run concurrently: the pushes made in one turn
+   * of the event loop go to the store as one call, and each caller resolves
+   * (or fails, to be retried from the outbox) with it.
+   */
+  private push(queue: string, item: QueueItem): Promise<void> {
+    let batch = this.pendingPushes.get(queue);
+    if (batch === undefined) {
+      const items: QueueItem[] = [];
+      const flushed = new Promise<void>((resolve, reject) =>
+        setImmediate(() => {
+          this.pendingPushes.delete(queue);
+          this.store.queuePush(queue, items).then(resolve, reject);
+        }),
+      );
+      this.pendingPushes.set(queue, (batch = { items, flushed }));
+    }
+    batch.items.push(item);
+    return batch.flushed;
   }
 
   async dequeue(taskId: string, attemptId: string, requirements: JsonValue): Promise<void> {

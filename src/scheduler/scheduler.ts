@@ -9,9 +9,10 @@ import type { ControllerNode, EffectHandler, ExternalEffect } from '../actors/ru
 import type { AgentSession, AgentSessionHandler, AgentTaskEvent } from '../gateway/agents/agent-session.js';
 import type { ControllerMessage, Heartbeat, ProjectPrepared, Register } from '../gen/computalot/agent/v1/agent.js';
 import { stringOf, type JsonObject } from '../shared/json.js';
-import type { Store } from '../store/store.js';
+import type { MailboxMessage, Store } from '../store/store.js';
 import { appendTail, taskEventFromFinished, taskIdOfAttempt } from './agent-reports.js';
-import { buildDispatch, type DispatchEffectData, type RevisionResolver } from './dispatch.js';
+import { buildDispatch, readJobDispatchInfo, type DispatchEffectData, type DispatchRevisionRef, type JobDispatchInfo, type RevisionResolver } from './dispatch.js';
+import { fits, subtract } from './capacity.js';
 import { AGENT_GROUP } from './job-effects.js';
 import { LocalAgentPool } from './local-agents.js';
 import { ReadyQueues } from './ready-queue.js';
@@ -34,7 +35,7 @@ export interface SchedulerOptions {
   readonly onProjectPrepared?: (workerId: string, message: ProjectPrepared) => void;
 }
 
-/** Jobs whose result schema is kept in memory. */
+/** Jobs whose result schema (and dispatch info) is kept in memory. */
 const RESULT_SCHEMA_CACHE_SIZE = 1_000;
 
 /** Candidates looked at per class per placement round. */
@@ -67,7 +68,13 @@ export class Scheduler implements AgentSessionHandler {
   /** `<workerId> <contentHash>` pairs already asked to prepare. */
   private readonly preparationAsked = new Set<string>();
   private readonly resultSchemas = new Map<string, ResultSchema>();
+  /** Per job, what every dispatch of it repeats (runner command, project, …); bounded like `resultSchemas`. */
+  private readonly jobDispatchInfos = new Map<string, JobDispatchInfo>();
   private poller: NodeJS.Timeout | undefined;
+  /** Agent reports of this turn of the event loop, appended to the mailboxes in one call (see `sendBatched`). */
+  private outgoing: { messages: MailboxMessage[]; sent: Promise<void> } | undefined;
+  /** Revision lookups in flight, shared by the concurrent dispatches of one project. */
+  private readonly revisionLookups = new Map<string, Promise<DispatchRevisionRef | null>>();
 
   constructor(private readonly options: SchedulerOptions) {
     this.node = options.node;
@@ -201,7 +208,40 @@ export class Scheduler implements AgentSessionHandler {
         taskEvent = { ...taskEvent, resultQuality: score.quality, resultWarnings: score.warnings };
       }
     }
-    await this.node.send([this.node.message(task, taskEvent, eventId)]);
+    await this.sendBatched(this.node.message(task, taskEvent, eventId));
+  }
+
+  /**
+   * Reports arrive by the hundred per second from a busy agent; those of one
+   * turn of the event loop go to the store as one append. Resolves once the
+   * message is durable (what acknowledging a result waits for).
+   */
+  private sendBatched(message: MailboxMessage): Promise<void> {
+    if (this.outgoing === undefined) {
+      const messages: MailboxMessage[] = [];
+      const sent = new Promise<void>((resolve, reject) =>
+        setImmediate(() => {
+          this.outgoing = undefined;
+          this.node.send(messages).then(resolve, reject);
+        }),
+      );
+      this.outgoing = { messages, sent };
+    }
+    this.outgoing.messages.push(message);
+    return this.outgoing.sent;
+  }
+
+  /** The active revision of a project; concurrent lookups of the same one share a read. */
+  private resolveRevision(accountId: string, project: string): Promise<DispatchRevisionRef | null> {
+    const resolve = this.options.resolveRevision;
+    if (!resolve) return Promise.resolve(null);
+    const key = `${accountId}\u0000${project}`;
+    let lookup = this.revisionLookups.get(key);
+    if (lookup === undefined) {
+      lookup = resolve(accountId, project).finally(() => this.revisionLookups.delete(key));
+      this.revisionLookups.set(key, lookup);
+    }
+    return lookup;
   }
 
   /**
@@ -218,6 +258,17 @@ export class Scheduler implements AgentSessionHandler {
     if (this.resultSchemas.size >= RESULT_SCHEMA_CACHE_SIZE) this.resultSchemas.delete(this.resultSchemas.keys().next().value as string);
     this.resultSchemas.set(jobId, schema);
     return schema;
+  }
+
+  /** A fan-out's thousands of dispatches would otherwise read (and parse) the same job view thousands of times. */
+  private async jobDispatchInfoOf(jobId: string): Promise<JobDispatchInfo | null> {
+    const cached = this.jobDispatchInfos.get(jobId);
+    if (cached) return cached;
+    const info = await readJobDispatchInfo(this.node, jobId);
+    if (!info) return null;
+    if (this.jobDispatchInfos.size >= RESULT_SCHEMA_CACHE_SIZE) this.jobDispatchInfos.delete(this.jobDispatchInfos.keys().next().value as string);
+    this.jobDispatchInfos.set(jobId, info);
+    return info;
   }
 
   /** Asks every local agent (or the named ones) to prepare a project revision ahead of jobs. */
@@ -277,23 +328,36 @@ export class Scheduler implements AgentSessionHandler {
     }
   }
 
+  /**
+   * One placement round: of the best waiting attempts, takes every one that
+   * still fits the agent (best first), claims them together and tells their
+   * tasks in one append. True when anything was placed (there may be more).
+   */
   private async placeOne(workerId: string): Promise<boolean> {
     const session = this.agents.session(workerId);
     if (!session) return false;
     const profiles = session.register.capacity?.profile === 'gpu' ? (['gpu', 'cpu'] as const) : (['cpu'] as const);
     const candidates = (await Promise.all(profiles.map((profile) => this.queues.peek(profile, PEEK_DEPTH)))).flat().sort((a, b) => a.score - b.score);
     const now = Date.now();
-    for (const candidate of candidates) {
-      const { attempt } = candidate;
-      if (!this.agents.canPlace(workerId, attempt.requirements, now)) continue;
-      if (!(await this.queues.claim(attempt.requirements.profile, candidate.member))) continue; // another controller won it
+    // What is left is worked out once and reduced as candidates are picked (and held).
+    let free = this.agents.free(workerId, now);
+    const picked = candidates.filter(({ attempt }) => {
+      if (free === undefined || !fits(attempt.requirements, free)) return false;
+      free = subtract(free, attempt.requirements);
       this.agents.hold(workerId, attempt.attemptId, attempt.requirements, now);
-      await this.node.send([
-        this.node.message(taskRef(attempt.taskId), { type: 'task.dispatched', attemptId: attempt.attemptId, workerId }, `dispatched:${attempt.attemptId}`),
-      ]);
       return true;
-    }
-    return false;
+    });
+    if (picked.length === 0) return false;
+    const claimed = await Promise.all(picked.map((candidate) => this.queues.claim(candidate.attempt.requirements.profile, candidate.member)));
+    const won = picked.filter((candidate, i) => {
+      if (!claimed[i]) this.agents.release(workerId, candidate.attempt.attemptId); // another controller won it
+      return claimed[i];
+    });
+    if (won.length === 0) return false;
+    await this.node.send(
+      won.map(({ attempt }) => this.node.message(taskRef(attempt.taskId), { type: 'task.dispatched', attemptId: attempt.attemptId, workerId }, `dispatched:${attempt.attemptId}`)),
+    );
+    return true;
   }
 
   private async pollLocalAgents(): Promise<void> {
@@ -348,7 +412,8 @@ export class Scheduler implements AgentSessionHandler {
   }
 
   private async sendDispatch(session: AgentSession, data: DispatchEffectData): Promise<void> {
-    const dispatch = await buildDispatch(this.node, data, this.options.resolveRevision);
+    const resolveRevision = this.options.resolveRevision ? (accountId: string, project: string) => this.resolveRevision(accountId, project) : undefined;
+    const dispatch = await buildDispatch((jobId) => this.jobDispatchInfoOf(jobId), data, resolveRevision);
     this.askToPrepare(session, dispatch.accountId, dispatch.project, dispatch.contentHash, dispatch.tarballUrl);
     const message: ControllerMessage = { kind: { $case: 'dispatchTask', value: dispatch } };
     this.agents.hold(session.workerId, data.attemptId, normaliseRequirements(data.requirements), Date.now());
@@ -357,7 +422,7 @@ export class Scheduler implements AgentSessionHandler {
   }
 
   private sendToActor(ref: { kind: string; id: string }, event: JsonObject & { type: string }, eventId?: string): void {
-    this.node.send([this.node.message(ref, event, eventId)]).catch((error: unknown) => this.logger.error({ err: error, ref, eventType: event.type }, 'could not deliver agent report'));
+    this.sendBatched(this.node.message(ref, event, eventId)).catch((error: unknown) => this.logger.error({ err: error, ref, eventType: event.type }, 'could not deliver agent report'));
   }
 }
 

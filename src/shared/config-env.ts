@@ -6,8 +6,8 @@
  * are not configuration.
  */
 
-/** How a variable's text becomes a config value before validation. */
-export type EnvValueType = 'string' | 'integer';
+/** How a variable's text becomes a config value before validation; `list` is comma-separated. */
+export type EnvValueType = 'string' | 'integer' | 'list';
 
 /** One environment override. */
 export interface EnvOverride {
@@ -35,6 +35,8 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
   { name: 'COMPUTALOT_AGENT_TOKEN', path: 'controller.agent_token', type: 'string' },
   { name: 'COMPUTALOT_LEASE_TTL_MS', path: 'controller.lease_ttl_ms', type: 'integer' },
   { name: 'COMPUTALOT_HEARTBEAT_INTERVAL_MS', path: 'controller.heartbeat_interval_ms', type: 'integer' },
+  { name: 'COMPUTALOT_JOB_RETENTION_DAYS', path: 'jobs.retention_days', type: 'integer' },
+  { name: 'COMPUTALOT_WEBHOOK_ALLOWED_TARGETS', path: 'jobs.webhooks.allowed_targets', type: 'list' },
   { name: 'COMPUTALOT_LOG_LEVEL', path: 'log_level', type: 'string' },
 ];
 
@@ -59,7 +61,15 @@ export function readEnvOverrides(env: Readonly<Record<string, string | undefined
     const raw = env[override.name];
     if (raw === undefined || raw.trim() === '') continue;
     const text = raw.trim();
-    const value = override.type === 'integer' && /^-?\d+$/.test(text) ? Number(text) : text;
+    const value =
+      override.type === 'list'
+        ? text
+            .split(',')
+            .map((item) => item.trim())
+            .filter((item) => item !== '')
+        : override.type === 'integer' && /^-?\d+$/.test(text)
+          ? Number(text)
+          : text;
     values.push({ name: override.name, path: override.path.split('.'), value });
   }
   return values;

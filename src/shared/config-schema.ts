@@ -171,6 +171,29 @@ const agentsSchema = z
   })
   .transform((groups) => groups.map((group, index) => ({ ...group, name: group.name ?? defaultAgentGroupName(index) })));
 
+const webhooksSchema = z
+  .strictObject({
+    allowed_targets: z
+      .array(z.string().min(1, { error: 'expected a host name, IP address or CIDR range' }))
+      .default([])
+      .describe(
+        'Hosts, IP addresses or CIDR ranges (e.g. 127.0.0.1, 10.0.0.0/8, hooks.internal) that callback_url may name although they are loopback, private or link-local. Everything else of that kind is refused at submit, and again when resolved at delivery, so a job cannot make the controller call its own network. In the environment: a comma-separated list.',
+      ),
+    timeout_ms: integerBetween(100, 120_000).default(10_000).describe('How long one webhook POST may take, in ms.'),
+    retries: integerBetween(0, 10).default(2).describe('Further attempts after a failed webhook POST (the reference: 2), with exponential backoff.'),
+    retry_backoff_ms: integerBetween(10, 600_000).default(5_000).describe('Delay before the first retry, in ms; doubles for each further one.'),
+  })
+  .prefault({});
+
+const jobsSchema = z
+  .strictObject({
+    retention_days: integerBetween(1, 3650)
+      .default(30)
+      .describe('Days a terminal job, its tasks and results stay queryable (the reference: 30) before they are deleted.'),
+    webhooks: webhooksSchema.describe('callback_url delivery.'),
+  })
+  .prefault({});
+
 /** The whole `cluster.yml`. Parse with `loadConfig`, not directly: it adds env and error sources. */
 export const clusterConfigSchema = z
   .strictObject({
@@ -180,6 +203,7 @@ export const clusterConfigSchema = z
       .describe('Virtual shards entities hash into. Fixed for the life of a store: changing it re-homes every entity.'),
     controller: controllerSchema.describe('This controller process.'),
     agents: agentsSchema,
+    jobs: jobsSchema.describe('Job engine settings: retention and webhooks.'),
     log_level: z
       .enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` })
       .default('info')
@@ -202,6 +226,8 @@ export type ClusterConfigInput = z.input<typeof clusterConfigSchema>;
 export type StoreConfig = ClusterConfig['store'];
 export type ControllerConfig = ClusterConfig['controller'];
 export type AgentGroupConfig = ClusterConfig['agents'][number];
+export type JobsConfig = ClusterConfig['jobs'];
+export type WebhooksConfig = JobsConfig['webhooks'];
 
 function defaultControllerId(): string {
   return `${hostname().replace(/[^A-Za-z0-9._-]/g, '-')}-${process.pid}-${randomAlnum(6)}`;

@@ -12,7 +12,7 @@ import { clusterConfigSchema, type ClusterConfig } from './config-schema.js';
 import { CONFIG_FILE_ENV, readEnvOverrides } from './config-env.js';
 
 export { clusterConfigSchema } from './config-schema.js';
-export type { ClusterConfig, ClusterConfigInput, StoreConfig, ControllerConfig, AgentGroupConfig } from './config-schema.js';
+export type { ClusterConfig, ClusterConfigInput, StoreConfig, ControllerConfig, AgentGroupConfig, JobsConfig, WebhooksConfig } from './config-schema.js';
 export { ENV_OVERRIDES, CONFIG_FILE_ENV, type EnvOverride } from './config-env.js';
 
 /** Options of {@link loadConfig}. */

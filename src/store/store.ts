@@ -185,6 +185,13 @@ export interface Store {
    * first, at most `limit`; empty for an unknown entity.
    */
   readEventLog(shard: number, ref: EntityRef, options?: { afterSeq?: number; limit?: number }): Promise<EventLogRecord[]>;
+  /**
+   * Deletes entities of `shard` for good: snapshot, read model and event log.
+   * For retention of entities that no longer change (a job 30 days after it
+   * ended), so it takes no fence: a late commit to a purged entity fails its
+   * version check and the runtime treats the entity as absent.
+   */
+  purgeEntities(shard: number, refs: readonly EntityRef[]): Promise<void>;
 
   // ── mailboxes (at-least-once, per shard) ────────────────────────────────
   /** Anyone may send; no fence. Messages may target different shards. */
@@ -216,7 +223,12 @@ export interface Store {
   /** Removes and returns up to `count` items with the lowest scores. */
   queuePop(queue: string, count: number): Promise<QueueItem[]>;
   queueRemove(queue: string, members: readonly string[]): Promise<number>;
-  queuePeek(queue: string, count: number): Promise<QueueItem[]>;
+  /**
+   * Up to `count` items in score order after skipping `offset`, removing none.
+   * Queues double as ordered indexes (an account's jobs, newest first), which
+   * is what the offset is for.
+   */
+  queuePeek(queue: string, count: number, offset?: number): Promise<QueueItem[]>;
   queueSize(queue: string): Promise<number>;
 
   // ── leases with fencing tokens ──────────────────────────────────────────

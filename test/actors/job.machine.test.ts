@@ -288,6 +288,17 @@ t.test('queued.ready', async (t) => {
     t.equal(d.context.error, null, 'a user cancel is not an error');
     t.same(effectTypes(d.effects), ['cancelTimer:queue_timeout', 'cancelTimer:recover', 'effect:job.cancel_tasks', 'effect:job.terminal']);
   });
+
+  t.test('a cancel only for jobs not started (project cancel-queued) spares a running job', async (t) => {
+    const queued = planned(2);
+    queued.send({ type: 'job.cancel', at: T0 + 5000, reason: 'cancel-queued', onlyIfNotStarted: true });
+    t.equal(queued.value, 'cancelled', 'a queued job is cancelled');
+    const running = runningJob(2);
+    running.send({ type: 'job.cancel', at: T0 + 5000, reason: 'cancel-queued', onlyIfNotStarted: true });
+    t.equal(running.value, 'running', 'a running job ignores it');
+    running.send({ type: 'job.cancel', at: T0 + 6000, reason: 'user' });
+    t.equal(running.value, 'cancelled', 'a plain cancel still ends it');
+  });
 });
 
 t.test('running', async (t) => {
@@ -359,6 +370,17 @@ t.test('running', async (t) => {
     t.equal(d.value, 'failed');
     t.match(d.context.error, /strict_complete: 1 of 4 tasks did not succeed; the remaining tasks were cancelled/);
     t.same(effectsOfKind(d.effects, 'job.cancel_tasks'), [{ jobId: JOB, taskCount: 4, reason: 'failed' }]);
+  });
+
+  t.test('strict_complete: a failure reported last cancels nothing and says so', async (t) => {
+    const d = runningJob(3, { reliabilityMode: 'strict_complete' });
+    finish(d, 0, 'succeeded');
+    finish(d, 2, 'succeeded');
+    finish(d, 1, 'failed');
+    t.equal(d.value, 'failed');
+    t.match(d.context.error, /^strict_complete: 1 of 3 tasks did not succeed\./);
+    t.notMatch(d.context.error, /cancelled/);
+    t.same(effectsOfKind(d.effects, 'job.cancel_tasks'), []);
   });
 
   t.test('strict_complete with every task succeeded → completed', async (t) => {

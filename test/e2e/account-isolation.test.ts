@@ -82,6 +82,7 @@ t.test('another account sees nothing, a viewer cannot mutate, the owner can canc
       ['GET', '/api/v1/jobs/:id/events'],
       ['GET', '/api/v1/results/:id'],
       ['PUT', '/api/v1/jobs/:id/cancel', { reason: 'bob was here' }],
+      ['GET', '/api/v1/jobs/:id/metrics'],
     ];
     for (const [method, route, body] of probes) {
       const theirs = await api(bob, method, route.replace(':id', jobId), body);
@@ -93,6 +94,15 @@ t.test('another account sees nothing, a viewer cannot mutate, the owner can canc
     }
     const still = await expect(200, api(alice, 'GET', `/api/v1/jobs/${jobId}`), 'alice reads her job');
     t.notOk(['cancelled', 'completed', 'failed', 'partial'].includes(String(still.status)), `bob's cancel did nothing: alice's job is ${String(still.status)}`);
+    const aliceList = await expect(200, api(alice, 'GET', '/api/v1/jobs'), 'alice lists her jobs');
+    t.same((aliceList.jobs as Json[]).map((job) => job.id), [jobId], 'alice’s list holds her job');
+    for (const path of ['/api/v1/jobs', '/api/v1/jobs?project=alice-project', '/api/v1/results', `/api/v1/results?ids=${jobId}`, `/api/v1/results?job_id=${jobId}`, '/api/v1/results?user_id=alice']) {
+      const listed = await expect(200, api(bob, 'GET', path), `bob lists ${path}`);
+      t.same(listed.jobs ?? listed.results, [], `bob's ${path} is empty`);
+    }
+    const batch = await api(bob, 'POST', '/api/v1/jobs/batch', { jobs: [{ ...JOB, depends_on: [jobId] }] });
+    t.equal(batch.status, 422, 'bob cannot depend on alice’s job');
+    t.equal((batch.body.errors as Json[])[0]?.error, 'dependency_not_found', 'it reads like a job that does not exist');
   });
 
   t.test('bob: alice’s project answers exactly like a project that does not exist', async (t) => {
@@ -104,6 +114,7 @@ t.test('another account sees nothing, a viewer cannot mutate, the owner can canc
       ['PUT', '/api/v1/projects/:name', { env: { STOLEN: '1' } }],
       ['POST', '/api/v1/projects/:name/push', undefined, tarball],
       ['DELETE', '/api/v1/projects/:name'],
+      ['PUT', '/api/v1/projects/:name/cancel-queued', {}],
     ];
     for (const [method, route, body, raw] of probes) {
       const theirs = await api(bob, method, route.replace(':name', 'alice-project'), body, raw);

@@ -93,7 +93,8 @@ export type JobTaskFinishedEvent = {
   error: string | null;
 };
 
-export type JobCancelEvent = { type: 'job.cancel'; at: number; reason: string };
+/** `onlyIfNotStarted` (project cancel-queued): a job already running ignores it. */
+export type JobCancelEvent = { type: 'job.cancel'; at: number; reason: string; onlyIfNotStarted?: boolean };
 
 /**
  * The queue timer fired (`liveCapacity` absent), or the capacity check answered

@@ -160,8 +160,10 @@ export function describeTaskOutcome(context: JobContext, status: Exclude<JobTerm
     };
   }
   if (context.reliabilityMode === 'strict_complete' && (missing < total || context.counts.succeeded > 0)) {
+    // Decided before the cancel goes out: unfinished tasks are the ones it will cancel (maybe none).
+    const cancelled = finishedCount(context.counts) < total ? '; the remaining tasks were cancelled' : '';
     return {
-      error: `strict_complete: ${missing} of ${total} tasks did not succeed; the remaining tasks were cancelled.${first}`,
+      error: `strict_complete: ${missing} of ${total} tasks did not succeed${cancelled}.${first}`,
       recommendedAction: `${inspect}, fix the cause and resubmit the job.`,
     };
   }

@@ -275,6 +275,7 @@ export const jobMachine = setup({
     dependenciesMet: ({ context }) => context.pendingDependencies.length === 0,
     isUnreportedTask: ({ context, event }) => event.type === 'job.task_finished' && isUnreportedTask(context, event.index),
     anyTaskStarted: ({ context }) => context.anyTaskStarted,
+    cancelsRunningJob: ({ event }) => event.type === 'job.cancel' && event.onlyIfNotStarted !== true,
     outcomeIsCompleted: ({ context }) => decideOutcome(context) === 'completed',
     outcomeIsPartial: ({ context }) => decideOutcome(context) === 'partial',
     outcomeIsFailed: ({ context }) => decideOutcome(context) === 'failed',
@@ -350,7 +351,7 @@ export const jobMachine = setup({
       always: decidedOutcomeTransitions(),
       on: {
         'job.task_finished': { guard: 'isUnreportedTask', actions: 'recordTaskFinished' },
-        'job.cancel': { target: 'cancelled', actions: 'recordCancel' },
+        'job.cancel': { guard: 'cancelsRunningJob', target: 'cancelled', actions: 'recordCancel' },
         'job.recover': { actions: ['armRecoveryTimer', 'declareReconcile'] },
       },
     },

@@ -2,6 +2,9 @@ import type { Logger } from 'pino';
 import type { JsonValue } from '../../shared/json.js';
 import type { EntityRef, MailboxMessage, OutboxRecord, Store } from '../../store/store.js';
 
+/** Effects of distinct entities in flight at once while a batch's outbox is drained. */
+const EFFECT_CONCURRENCY = 64;
+
 /** A side effect a machine declared, as its handler receives it. */
 export interface ExternalEffect {
   /** Stable across replays: handlers dedupe on it. */
@@ -39,10 +42,24 @@ export class OutboxRelay {
       }
     }
     if (messages.length > 0) await this.store.appendMailbox(messages);
+    // One entity's effects run in order; different entities' run concurrently,
+    // so a fan-out's thousands of effects overlap their store round trips.
+    const bySource = new Map<string, { outboxId: string; effectId: string; effect: JsonValue }[]>();
     for (const record of records) {
       if (record.item.kind !== 'effect') continue;
-      if (await this.runEffect(record.item.effectId, record.item.effect)) done.push(record.outboxId);
+      const source = (record.item.effect as { source?: EntityRef } | null)?.source;
+      const key = source ? `${source.kind}\u0000${source.id}` : record.outboxId;
+      let group = bySource.get(key);
+      if (!group) bySource.set(key, (group = []));
+      group.push({ outboxId: record.outboxId, effectId: record.item.effectId, effect: record.item.effect });
     }
+    const pending = [...bySource.values()];
+    const runGroups = async (): Promise<void> => {
+      for (let group = pending.shift(); group !== undefined; group = pending.shift()) {
+        for (const item of group) if (await this.runEffect(item.effectId, item.effect)) done.push(item.outboxId);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(EFFECT_CONCURRENCY, pending.length) }, runGroups));
     if (done.length > 0) await this.store.deleteOutbox(shard, fence, done);
   }
 

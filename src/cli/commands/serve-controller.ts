@@ -10,6 +10,9 @@ import { CredentialService, storeActorMailbox } from '../../accounts/index.js';
 import { buildGateway, type AgentGatewayGrpcServer, type ReadinessReport } from '../../gateway/index.js';
 import { Scheduler, jobEffectHandlers } from '../../scheduler/index.js';
 import { ProjectRegistry } from '../../projects/index.js';
+import { JobIndex } from '../../jobs/job-index.js';
+import { RetentionSweeper, retentionListener } from '../../jobs/retention.js';
+import { WebhookDispatcher, callbackUrlRefusal } from '../../jobs/webhooks/index.js';
 import { FsBlobStore, resolveBlobDir } from '../../store/blobs/index.js';
 import type { ClusterConfig } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
@@ -24,6 +27,9 @@ import { waitForStopSignal } from './stop-signal.js';
 
 /** A shutdown that takes longer than this is cut short (exit 1): a stuck close must not wedge a deploy. */
 const SHUTDOWN_DEADLINE_MS = 15_000;
+const DAY_MS = 24 * 3600_000;
+/** How often a controller looks for jobs past retention. */
+const RETENTION_SWEEP_INTERVAL_MS = 3600_000;
 
 /** Options of {@link serveController}. */
 export interface ServeControllerOptions {
@@ -82,6 +88,19 @@ export async function serveController({ config, logger, output, kinds = actorKin
     kinds,
     info: () => ({ http: url, version: COMPUTALOT_VERSION }),
   });
+  // callback_url delivery: the terminal listener enqueues, the dispatcher loop (started with the node) sends.
+  const webhooks = new WebhookDispatcher({ config: config.jobs.webhooks, store, readModels: (refs) => node.readModels(refs), logger, controllerId: config.controller.id });
+  const jobIndex = new JobIndex(store);
+  // Terminal jobs are deleted `retention_days` after they end; one controller sweeps at a time (lease).
+  const retention = new RetentionSweeper({
+    store,
+    index: jobIndex,
+    shardOf: (ref) => node.router.shardOf(ref),
+    retentionMs: config.jobs.retention_days * DAY_MS,
+    intervalMs: RETENTION_SWEEP_INTERVAL_MS,
+    owner: config.controller.id,
+    logger,
+  });
   const tarballRef = (sha256: string) => `${url}/internal/v1/blobs/${sha256}`;
   const scheduler = new Scheduler({
     node,
@@ -94,7 +113,7 @@ export async function serveController({ config, logger, output, kinds = actorKin
     onPreparationRequested: (accountId, name, contentHash) => preparing.set(contentHash, { accountId, name }),
     onProjectPrepared: (workerId, message) => void recordPreparation(projects, preparing, workerId, message, logger),
   });
-  for (const [kind, handler] of [...jobEffectHandlers(node, store), ...scheduler.effectHandlers()]) effectHandlers.set(kind, handler);
+  for (const [kind, handler] of [...jobEffectHandlers(node, store, [webhooks.listener, retentionListener(store)]), ...scheduler.effectHandlers()]) effectHandlers.set(kind, handler);
   // Which account a revision being prepared belongs to: agents report only project name + hash.
   const preparing = new Map<string, { accountId: string; name: string }>();
   projects.events.onInitRequested((request) => {
@@ -115,7 +134,7 @@ export async function serveController({ config, logger, output, kinds = actorKin
     projects,
     blobs,
     agentToken: config.controller.agent_token,
-    jobs: { node, store, resolveProject: (accountId, name) => resolveProjectForJob(projects, accountId, name), checkRunnerCommand: runnerCommandRefusal },
+    jobs: { node, store, index: jobIndex, resolveProject: (accountId, name) => resolveProjectForJob(projects, accountId, name), checkRunnerCommand: runnerCommandRefusal, checkCallbackUrl: (url) => callbackUrlRefusal(url, config.jobs.webhooks) },
     readiness: (): ReadinessReport =>
       started ? node.readiness() : { ready: false, checks: { store: { ok: true, detail: store.kind }, shards: { ok: false, detail: 'controller starting' } } },
   });
@@ -133,6 +152,8 @@ export async function serveController({ config, logger, output, kinds = actorKin
     // Agents next: their streams end with UNAVAILABLE and they reconnect to another controller.
     await agentGateway?.stop().catch((error: unknown) => logger.warn({ err: error }, 'stopping the agent gateway failed'));
     scheduler.stop();
+    await retention.stop().catch((error: unknown) => logger.warn({ err: error }, 'stopping the retention sweeper failed'));
+    await webhooks.stop().catch((error: unknown) => logger.warn({ err: error }, 'stopping webhook delivery failed'));
     await node.stop().catch((error: unknown) => logger.warn({ err: error }, 'stopping controller node failed'));
     await store.close().catch((error: unknown) => logger.warn({ err: error }, 'closing store failed'));
     clearTimeout(deadline);
@@ -144,6 +165,8 @@ export async function serveController({ config, logger, output, kinds = actorKin
     url = publicUrl(config.controller.http.host, (app.server.address() as AddressInfo).port);
     output.stdout(`Computalot listening on ${url}\n`);
     await node.start();
+    webhooks.start();
+    retention.start();
     started = true;
     scheduler.start();
     const gateway = await startAgentGateway(config, scheduler, logger, output);

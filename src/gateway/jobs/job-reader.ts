@@ -44,6 +44,25 @@ export class JobReader {
     const ref = jobRef(jobId);
     return this.store.readEventLog(this.node.router.shardOf(ref), ref, { limit: 10_000 });
   }
+
+  /** Public views of `jobIds` in one batched read; null where a job is missing or another account's. */
+  async jobsByIds(accountId: string, jobIds: readonly string[]): Promise<(JsonObject | null)[]> {
+    if (jobIds.length === 0) return [];
+    const models = (await this.node.readModels(jobIds.map(jobRef))) as (JsonObject | null)[];
+    return models.map((model) => (model && model.account_id === accountId ? publicJob(model) : null));
+  }
+
+  /** Task views at `indices` of a job already known to be the caller's; null where a task does not exist yet. */
+  async tasksAt(jobId: string, indices: readonly number[]): Promise<(JsonObject | null)[]> {
+    if (indices.length === 0) return [];
+    return (await this.node.readModels(indices.map((index) => taskRef(taskIdOf(jobId, index))))) as (JsonObject | null)[];
+  }
+
+  /** Event log lines after `afterSeq`, oldest first, at most `limit`. */
+  async eventsAfter(jobId: string, afterSeq: number, limit: number): Promise<EventLogRecord[]> {
+    const ref = jobRef(jobId);
+    return this.store.readEventLog(this.node.router.shardOf(ref), ref, { afterSeq, limit });
+  }
 }
 
 export function taskTotal(job: JsonObject): number {

@@ -3,6 +3,7 @@ import type { ControllerNode } from '../../actors/runtime/index.js';
 import { ComputalotError, ValidationError } from '../../shared/errors.js';
 import { newJobId } from '../../shared/ids.js';
 import type { JsonObject } from '../../shared/json.js';
+import type { JobIndex } from '../../jobs/job-index.js';
 import type { JobSubmitBody } from '../schemas/jobs.schema.js';
 import { formatPlanErrors, validateJobPlan } from '../../scheduler/plan-tasks.js';
 
@@ -25,6 +26,10 @@ export interface SubmitDeps {
   readonly resolveProject: (accountId: string, name: string) => Promise<ResolvedProject>;
   /** Why `argv` may not run (shells, unknown executables), or null when it may. */
   readonly checkRunnerCommand: (argv: readonly string[]) => string | null;
+  /** Why `url` may not be a `callback_url` (SSRF policy, jobs/webhooks), or null when it may. */
+  readonly checkCallbackUrl: (url: string) => string | null;
+  /** The account's job lists; the job is recorded there before it is submitted. */
+  readonly index: JobIndex;
 }
 
 /**
@@ -41,7 +46,10 @@ export async function submitJob(deps: SubmitDeps, accountId: string, body: JobSu
   if (planErrors.length > 0) throw new ValidationError(formatPlanErrors(planErrors), { details: { errors: planErrors } });
   if (body.execution_policy === 'sealed') throw new ValidationError('execution_policy "sealed" is only for platform recipes; user projects run sandboxed', { details: { field: 'execution_policy' } });
   if (!body.project) throw new ValidationError('project is required (the project whose code the tasks run)', { details: { field: 'project' } });
+  const callbackRefusal = body.callback_url === undefined ? null : deps.checkCallbackUrl(body.callback_url);
+  if (callbackRefusal) throw new ComputalotError('callback_url_not_allowed', 422, callbackRefusal, { details: { field: 'callback_url' } });
 
+  await checkDependencies(deps, accountId, body.depends_on ?? []);
   const project = await deps.resolveProject(accountId, body.project);
   const runnerCommand = body.runner_command ?? project.entrypoint;
   if (!runnerCommand || runnerCommand.length === 0) {
@@ -57,6 +65,8 @@ export async function submitJob(deps: SubmitDeps, accountId: string, body: JobSu
   ) as JsonObject;
 
   const jobId = newJobId();
+  // Listed first: a crash before the send leaves a list entry readers skip, never an unlisted job.
+  await deps.index.record({ accountId, jobId, project: project.name, tags: body.tags ?? [], createdAt: Date.now() });
   await deps.node.send([
     deps.node.message(
       jobRef(jobId),
@@ -79,6 +89,23 @@ export async function submitJob(deps: SubmitDeps, accountId: string, body: JobSu
     ),
   ]);
   return { jobId };
+}
+
+/**
+ * Every `depends_on` id must name one of the caller's jobs: a dependency that
+ * never answers would leave the job waiting until its queue timeout. Another
+ * account's job reads exactly like a missing one.
+ */
+async function checkDependencies(deps: SubmitDeps, accountId: string, dependsOn: readonly string[]): Promise<void> {
+  if (dependsOn.length === 0) return;
+  const ids = [...new Set(dependsOn)];
+  const models = (await deps.node.readModels(ids.map(jobRef))) as (JsonObject | null)[];
+  const missing = ids.filter((_, i) => models[i]?.account_id !== accountId);
+  if (missing.length > 0) {
+    throw new ComputalotError('dependency_not_found', 422, `depends_on names jobs that do not exist: ${missing.join(', ')}`, {
+      details: { field: 'depends_on', missing },
+    });
+  }
 }
 
 function unsupported(what: string): ComputalotError {

@@ -7,7 +7,7 @@ import { jobRef } from '../../actors/shared/ids.js';
 import { stringOf, type JsonObject } from '../../shared/json.js';
 import { requireMember, requirePrincipal } from '../auth/principal.js';
 import { JobReader } from '../jobs/job-reader.js';
-import { aggregateJob, type AggregateTask } from '../../jobs/aggregate/index.js';
+import { resultView } from '../jobs/result-view.js';
 import { submitJob, type SubmitDeps } from '../jobs/submit-job.js';
 import { cancelBodySchema, jobIdParamsSchema, jobSubmitSchema, resultParamsSchema, taskPageQuerySchema } from '../schemas/jobs.schema.js';
 import type { Store } from '../../store/store.js';
@@ -94,57 +94,4 @@ export const jobRoutes: FastifyPluginCallbackZod<JobRoutesOptions> = (app, optio
 function outputOf(task: JsonObject): string | null {
   const feedback = task.live_feedback as JsonObject | undefined;
   return typeof feedback?.output_tail === 'string' ? feedback.output_tail : null;
-}
-
-/**
- * The canonical result surface: raw per-task results plus the job-level
- * aggregation of its type (merge strategy, sweep or benchmark leaderboard,
- * map_reduce reduction), completeness and quality.
- */
-function resultView(job: JsonObject, tasks: JsonObject[]): JsonObject {
-  const aggregate = aggregateJob(stringOf(job.type, 'structured_runner'), job, tasks.map(toAggregateTask));
-  return {
-    job_id: job.id ?? null,
-    status: job.status ?? null,
-    type: job.type ?? null,
-    project: job.project ?? null,
-    client_ref: job.client_ref ?? null,
-    tags: job.tags ?? [],
-    meta: job.meta ?? null,
-    variant: job.variant ?? null,
-    summary: { ...(job.summary as JsonObject), ...aggregate.summary },
-    aggregate_result: aggregate.aggregate_result,
-    aggregate_aliases: aggregate.aggregate_aliases,
-    completeness: aggregate.completeness,
-    result_persisted: TERMINAL.has(stringOf(job.status)),
-    output_persisted: TERMINAL.has(stringOf(job.status)),
-    tasks: tasks.map((t) => ({
-      task_id: t.id ?? null,
-      index: t.index ?? null,
-      status: t.status ?? null,
-      payload: t.payload ?? null,
-      result: t.result ?? null,
-      result_quality: t.result_quality ?? null,
-      result_warnings: t.result_warnings ?? [],
-      result_present: t.result_present ?? false,
-      output_present: t.output_present ?? false,
-      error: t.error ?? null,
-      failure_kind: t.failure_kind ?? null,
-      exit_code: t.exit_code ?? null,
-      attempts: Array.isArray(t.attempts) ? t.attempts.length : 0,
-      runtime_s: t.runtime_s ?? null,
-      project_content_hash: job.project_content_hash ?? null,
-    })),
-  };
-}
-
-function toAggregateTask(task: JsonObject): AggregateTask {
-  return {
-    index: typeof task.index === 'number' ? task.index : 0,
-    task_id: stringOf(task.id),
-    status: stringOf(task.status),
-    payload: task.payload ?? null,
-    result: task.result ?? null,
-    ...(typeof task.result_quality === 'number' ? { quality: task.result_quality } : {}),
-  };
 }

@@ -141,6 +141,13 @@ export class EmbeddedStore implements Store {
     return log.slice(start, end).map((record) => copyJson(record));
   }
 
+  async purgeEntities(shard: number, refs: readonly EntityRef[]): Promise<void> {
+    this.assertUsable();
+    this.assertShard(shard);
+    const present = refs.filter((ref) => this.state.entities.has(entityKey(ref.kind, ref.id)));
+    if (present.length > 0) await this.persist([{ t: 'purge', refs: present.map(({ kind, id }) => ({ kind, id })) }]);
+  }
+
   // ── mailboxes ─────────────────────────────────────────────────────────
 
   async appendMailbox(messages: readonly MailboxMessage[]): Promise<void> {
@@ -257,9 +264,10 @@ export class EmbeddedStore implements Store {
     return present.length;
   }
 
-  async queuePeek(queue: string, count: number): Promise<QueueItem[]> {
+  async queuePeek(queue: string, count: number, offset = 0): Promise<QueueItem[]> {
     this.assertUsable();
-    return this.queueLowest(queue, count);
+    const skip = Math.max(0, Math.floor(offset));
+    return this.queueLowest(queue, skip + count).slice(skip);
   }
 
   async queueSize(queue: string): Promise<number> {

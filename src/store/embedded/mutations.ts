@@ -12,6 +12,7 @@ export type Mutation =
   | { readonly t: 'entity'; readonly kind: string; readonly id: string; readonly version: number; readonly snapshot: JsonValue }
   /** `value: null` deletes the read model. */
   | { readonly t: 'readModel'; readonly kind: string; readonly id: string; readonly value: JsonValue | null }
+  | { readonly t: 'purge'; readonly refs: readonly { readonly kind: string; readonly id: string }[] }
   | { readonly t: 'log'; readonly kind: string; readonly id: string; readonly records: readonly EventLogRecord[] }
   | { readonly t: 'applied'; readonly shard: number; readonly ids: readonly string[]; readonly at: number }
     /** Into `shard`'s mailbox — a timer's own shard, which `message.shard` normally equals. */

@@ -102,6 +102,9 @@ export class StoreState {
       case 'readModel':
         this.entity(mutation.kind, mutation.id).readModel = mutation.value === null ? undefined : mutation.value;
         return;
+      case 'purge':
+        for (const ref of mutation.refs) this.entities.delete(entityKey(ref.kind, ref.id));
+        return;
       case 'log':
         this.entity(mutation.kind, mutation.id).log.push(...mutation.records);
         return;

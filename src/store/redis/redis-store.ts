@@ -142,6 +142,13 @@ export class RedisStore implements Store {
     return lines.map((line, i) => ({ ...(JSON.parse(line) as Omit<EventLogRecord, 'seq'>), seq: afterSeq + i + 1 }));
   }
 
+  async purgeEntities(shard: number, refs: readonly EntityRef[]): Promise<void> {
+    this.assertShard(shard);
+    if (refs.length === 0) return;
+    // One DEL: every key carries the shard's hash tag, so they share a slot (Redis Cluster allows it).
+    await this.redis.del(refs.flatMap((ref) => [this.keys.entity(shard, ref), this.keys.readModel(shard, ref), this.keys.eventLog(shard, ref)]));
+  }
+
   // ── mailboxes ───────────────────────────────────────────────────────────
   async appendMailbox(messages: readonly MailboxMessage[]): Promise<void> {
     for (const message of messages) this.assertShard(message.shard);
@@ -224,9 +231,10 @@ export class RedisStore implements Store {
     return this.redis.zrem(this.keys.queue(queue), [...members]);
   }
 
-  async queuePeek(queue: string, count: number): Promise<QueueItem[]> {
+  async queuePeek(queue: string, count: number, offset = 0): Promise<QueueItem[]> {
     if (count <= 0) return [];
-    return pairsToItems(await this.redis.zrange(this.keys.queue(queue), 0, count - 1, 'WITHSCORES'));
+    const start = Math.max(0, Math.floor(offset));
+    return pairsToItems(await this.redis.zrange(this.keys.queue(queue), start, start + count - 1, 'WITHSCORES'));
   }
 
   async queueSize(queue: string): Promise<number> {

@@ -22,6 +22,11 @@ export function coordinationConformance(t: Test, makeStore: MakeStore): void {
       { member: 'b', score: 1 },
     ]);
     t.equal(await store.queueSize('ready'), 4, 'peek removes nothing');
+    t.same(await store.queuePeek('ready', 2, 1), [
+      { member: 'b', score: 1 },
+      { member: 'c', score: 2 },
+    ], 'peek skips `offset` items');
+    t.same(await store.queuePeek('ready', 5, 4), [], 'an offset past the end is empty');
     t.same(await store.queuePop('ready', 1), [{ member: 'd', score: -1.5 }]);
     await store.queuePush('ready', [{ member: 'a', score: 0 }]);
     t.same(await store.queuePeek('ready', 1), [{ member: 'a', score: 0 }], 'pushing a member again moves it');

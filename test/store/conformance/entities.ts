@@ -29,6 +29,24 @@ export function entityConformance(t: Test, makeStore: MakeStore): void {
     await t.rejects(store.readReadModels([{ shard: store.shardCount, ref: a }]), 'for read models too');
   });
 
+  t.test('purge: snapshot, read model and log are gone; a late commit conflicts; others stay', async (t) => {
+    const { store } = await openStore(t, makeStore);
+    const fence = await ownShard(t, store, 1);
+    const [a, b] = [ref('a'), ref('b')];
+    for (const entity of [a, b]) {
+      await store.commit({ shard: 1, fence, writes: [{ ref: entity, expectedVersion: 0, snapshot: { v: 1 }, readModel: { id: entity.id }, log: [{ at: 1, type: 'created' }] }] });
+    }
+    await store.purgeEntities(1, [a, ref('never-existed')]);
+    await store.purgeEntities(1, []);
+    t.same(await store.loadEntities(1, [a, b]), [null, { ref: b, version: 1, snapshot: { v: 1 } }], 'only the purged entity is gone');
+    t.same(await store.readReadModels([at1(a), at1(b)]), [null, { id: 'b' }]);
+    t.same(await store.readEventLog(1, a), [], 'its log too');
+    t.equal((await store.readEventLog(1, b)).length, 1);
+    const late = await store.commit({ shard: 1, fence, writes: [{ ref: a, expectedVersion: 1, snapshot: { v: 2 } }] });
+    t.same(late, { ok: false, reason: 'conflict', ref: a, actualVersion: 0 }, 'a commit made before the purge no longer applies');
+    await t.rejects(store.purgeEntities(store.shardCount, [a]), 'a shard outside the store is refused');
+  });
+
   t.test('entities: kinds and ids are kept apart, across shards', async (t) => {
     const { store } = await openStore(t, makeStore);
     const fence1 = await ownShard(t, store, 1);

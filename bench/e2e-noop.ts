@@ -1,0 +1,148 @@
+/**
+ * bench/e2e-noop — tasks per second from `POST /api/v1/jobs` to the job
+ * `completed`, for no-op tasks run by a real NodeAgent (its own process,
+ * real gRPC) against the controller in this process on the Redis store;
+ * against BullMQ on the same redis-server: `addBulk` of the same number of
+ * jobs, processed by a Worker (own process, no-op processor, concurrency =
+ * the agent's slots) until all completed.
+ *
+ *   npm run bench:e2e-noop -- [--tasks 10000] [--jobs 10] [--slots 128] [--shape items|chunks] [--shards 64] [--store-stats]
+ *
+ * Cases: one fan-out job of `--tasks` tasks, then `--jobs` jobs of
+ * `--tasks / --jobs` tasks each (submitted back to back). `--shape items`
+ * (default) fans out `fan_out.items` objects; `chunks` uses `fan_out.chunks`,
+ * whose job spec stays small. Each job must end `completed` with every task
+ * succeeded, and BullMQ must complete every job, or the bench throws.
+ * `--store-stats` prints, per case, the store calls this process made.
+ */
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { Queue } from 'bullmq';
+import { stringOf, type JsonObject } from '../src/shared/json.js';
+import { startBenchChild } from './support/child.js';
+import { formatStoreStats, installStoreStats, resetStoreStats } from './support/store-stats.js';
+import { loadLine, pollUntil, startBenchController, startBenchRedis, taskSummary, type BenchController } from './support/controller.js';
+
+const { values } = parseArgs({
+  options: {
+    tasks: { type: 'string', default: '10000' },
+    jobs: { type: 'string', default: '10' },
+    slots: { type: 'string', default: '128' },
+    shape: { type: 'string', default: 'items' },
+    shards: { type: 'string', default: '64' },
+    'store-stats': { type: 'boolean', default: false },
+  },
+});
+const TASKS = Number(values.tasks);
+const JOBS = Number(values.jobs);
+const SLOTS = Number(values.slots);
+const SHARDS = Number(values.shards);
+const SHAPE = values.shape === 'chunks' ? 'chunks' : 'items';
+const RATIO_TARGET = 0.5;
+const AGENT_SCRIPT = new URL('./e2e-noop-agent.ts', import.meta.url).pathname;
+const TERMINAL = new Set(['completed', 'partial', 'failed', 'cancelled']);
+
+function jobBody(tasks: number, offset: number): JsonObject {
+  const fanOut: JsonObject = SHAPE === 'items' ? { items: Array.from({ length: tasks }, (_, i) => ({ item: offset + i })) } : { chunks: tasks, total: tasks };
+  return { type: 'structured_runner', project: 'bench', runner_command: ['python', 'run.py'], fan_out: fanOut };
+}
+
+interface CaseFigures {
+  readonly name: string;
+  readonly tasks: number;
+  readonly seconds: number;
+  /** Seconds from the first POST until every job was `queued` or later (planning done). */
+  readonly plannedSeconds: number;
+}
+
+async function runCase(controller: BenchController, name: string, jobCount: number, tasksPerJob: number): Promise<CaseFigures> {
+  resetStoreStats();
+  const started = performance.now();
+  const jobIds: string[] = [];
+  for (let j = 0; j < jobCount; j++) {
+    const answer = await controller.api('POST', '/api/v1/jobs', jobBody(tasksPerJob, j * tasksPerJob));
+    if (answer.status !== 201) throw new Error(`${name}: submit answered ${answer.status}: ${JSON.stringify(answer.body).slice(0, 300)}`);
+    jobIds.push(stringOf(answer.body.id));
+  }
+  let plannedSeconds = 0;
+  const jobs = await pollUntil(
+    `${name}: every job terminal`,
+    async () => {
+      const models = await Promise.all(jobIds.map((id) => controller.readJob(id)));
+      if (plannedSeconds === 0 && models.every((job) => job !== null && job.status !== 'planning')) plannedSeconds = (performance.now() - started) / 1000;
+      return models.every((job) => job !== null && TERMINAL.has(stringOf(job.status))) ? (models as JsonObject[]) : undefined;
+    },
+    // Coarse: a 10k-item job's read model carries its spec (~200 KB) and is parsed on each poll.
+    50,
+    600_000,
+  );
+  const seconds = (performance.now() - started) / 1000;
+  for (const job of jobs) {
+    const summary = taskSummary(job);
+    if (job.status !== 'completed' || summary.total !== tasksPerJob || summary.succeeded !== tasksPerJob) {
+      throw new Error(`${name}: job ${stringOf(job.id)} ended ${stringOf(job.status)} with ${JSON.stringify(summary)}; expected completed with ${tasksPerJob} succeeded`);
+    }
+  }
+  if (values['store-stats']) console.log(`store calls in this process during ${name} (controller + bench polling):\n${formatStoreStats(jobCount * tasksPerJob)}`);
+  return { name, tasks: jobCount * tasksPerJob, seconds, plannedSeconds };
+}
+
+async function benchBullmq(socket: string): Promise<number> {
+  const queueName = 'bench-e2e';
+  const worker = startBenchChild(AGENT_SCRIPT, ['bullmq', socket, queueName, String(SLOTS), String(TASKS)]);
+  try {
+    await worker.waitForLine(/^ready$/, 30_000);
+    const queue = new Queue(queueName, { connection: { path: socket, maxRetriesPerRequest: null } });
+    await queue.waitUntilReady();
+    const jobs = Array.from({ length: TASKS }, (_, i) => ({ name: 'task', data: { item: i }, opts: { removeOnComplete: true } }));
+    const started = performance.now();
+    await queue.addBulk(jobs);
+    await worker.waitForLine(/^done (\d+)$/, 600_000);
+    const seconds = (performance.now() - started) / 1000;
+    const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
+    if (Object.values(counts).some((n) => n !== 0)) throw new Error(`bullmq: jobs left after ${TASKS} completed: ${JSON.stringify(counts)}`);
+    await queue.obliterate({ force: true });
+    await queue.close();
+    return seconds;
+  } finally {
+    await worker.stop();
+  }
+}
+
+if (values['store-stats']) installStoreStats();
+const redis = await startBenchRedis();
+try {
+  const controller = await startBenchController({ redisPath: redis.path, dataDir: redis.dir, shards: SHARDS });
+  const figures: CaseFigures[] = [];
+  try {
+    const agent = startBenchChild(AGENT_SCRIPT, ['agent', controller.grpcAddress, String(SLOTS)]);
+    try {
+      await agent.waitForLine(/^registered (\S+)$/, 30_000);
+      figures.push(await runCase(controller, `1 job × ${TASKS}`, 1, TASKS));
+      if (JOBS > 1) figures.push(await runCase(controller, `${JOBS} jobs × ${Math.floor(TASKS / JOBS)}`, JOBS, Math.floor(TASKS / JOBS)));
+    } finally {
+      await agent.stop();
+    }
+  } finally {
+    await controller.stop();
+  }
+  const bullmqSeconds = await benchBullmq(redis.path);
+  const bullmqRate = TASKS / bullmqSeconds;
+
+  console.log(`e2e-noop: submit → job completed, no-op tasks on one NodeAgent (${SLOTS} slots, own process, gRPC); Redis store (unix socket), ${SHARDS} shards, controller in this process; fan_out.${SHAPE}`);
+  console.log(`machine: ${await loadLine()}`);
+  for (const f of figures) {
+    const rate = f.tasks / f.seconds;
+    console.log(
+      [
+        `computalot ${f.name.padEnd(16)}`,
+        `${f.seconds.toFixed(2)} s (planned after ${f.plannedSeconds.toFixed(2)} s)`,
+        `${rate.toFixed(0)} tasks/s`,
+        `ratio to bullmq ${(rate / bullmqRate).toFixed(2)}${rate / bullmqRate >= RATIO_TARGET ? ` (≥ ${RATIO_TARGET} target met)` : ` (target ≥ ${RATIO_TARGET} missed)`}`,
+      ].join(' | '),
+    );
+  }
+  console.log(`bullmq addBulk(${TASKS}) + Worker (concurrency ${SLOTS}, own process): ${bullmqSeconds.toFixed(2)} s | ${bullmqRate.toFixed(0)} jobs/s`);
+} finally {
+  await redis.stop();
+}
