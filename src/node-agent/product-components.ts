@@ -32,7 +32,7 @@ export function productAgentComponents(options: ProductComponentsOptions): { exe
   const allBackends = createSandboxBackends({ warn: (message: string) => options.logger.warn(message) });
   // An agent set to `sandbox: bwrap` advertises bwrap alone; running its tasks in a stronger backend it
   // happens to have (gVisor) would ignore the operator's choice.
-  const backends = allBackends;
+  const backends = options.sandboxKinds === undefined ? allBackends : allBackends.filter((backend) => options.sandboxKinds?.includes(backend.kind) === true);
   const sandbox = async (): Promise<SandboxBackend> => (await selectSandboxBackend({ backends, allowUnsandboxed: options.allowUnsandboxed })).backend;
   const cache = new ProjectCache({ workRoot: options.workDir, sandbox, logger: options.logger, openTarball: (ref) => openTarball(ref, options) });
   const executor = new RunnerTaskExecutor({

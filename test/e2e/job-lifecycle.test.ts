@@ -110,6 +110,8 @@ t.test('job lifecycle on a real agent', async (t) => {
       timeout_s: 600,
       requirements: WHOLE_AGENT,
     });
+    // If an assertion below throws, the blocker must not hold the agent for the rest of the file.
+    t.teardown(async () => void (await api('PUT', `/api/v1/jobs/${blocker}/cancel`, { reason: 'test teardown' }).catch(() => undefined)));
     await waitFor('the blocker running', async () => (await taskOf(api, blocker)).status === 'running', 60_000, 100);
     if (processesVisible) {
       // Also proves the agent ran it in the bwrap it was told to use: under gVisor no host process carries the marker.

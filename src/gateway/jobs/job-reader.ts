@@ -4,6 +4,9 @@ import { ComputalotError } from '../../shared/errors.js';
 import { stringOf, type JsonObject } from '../../shared/json.js';
 import type { EventLogRecord, Store } from '../../store/store.js';
 
+/** Task views read per store round trip. */
+const TASK_PAGE = 1000;
+
 /** Fields kept internally that the public API never shows (placement, ownership). */
 const INTERNAL_JOB_FIELDS = ['account_id'] as const;
 
@@ -38,6 +41,13 @@ export class JobReader {
     const ids = Array.from({ length: end - offset }, (_, i) => taskIdOf(stringOf(job.id), offset + i));
     const models = (await this.node.readModels(ids.map(taskRef))) as (JsonObject | null)[];
     return models.filter((m): m is JsonObject => m !== null);
+  }
+
+  /** Every task view of a job already known to be the account's, read a page at a time. */
+  async allTasks(job: JsonObject): Promise<JsonObject[]> {
+    const tasks: JsonObject[] = [];
+    for (let offset = 0; offset < taskTotal(job); offset += TASK_PAGE) tasks.push(...(await this.tasks(job, offset, TASK_PAGE)));
+    return tasks;
   }
 
   async events(jobId: string): Promise<EventLogRecord[]> {

@@ -48,9 +48,10 @@ export const jobListRoutes: FastifyPluginCallbackZod<JobRoutesOptions> = (app, o
     const jobs = await findResultJobs(options.index, accountId, query, readJobs(accountId));
     const results = await Promise.all(
       jobs.page.map(async (job) => {
-        const tasks = await reader.tasks(job, 0, RESULT_TASKS_PER_JOB);
-        const view = resultView(job, tasks);
+        // Every task counts toward the aggregate; the list carries at most the first 1,000.
+        const view = resultView(job, await reader.allTasks(job));
         if (!query.include_tasks) delete view.tasks;
+        else if (Array.isArray(view.tasks)) view.tasks = view.tasks.slice(0, RESULT_TASKS_PER_JOB);
         return view;
       }),
     );

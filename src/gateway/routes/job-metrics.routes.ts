@@ -1,23 +1,17 @@
 /** `GET /api/v1/jobs/:id/metrics`: aggregate numbers over every task of a job (src/jobs/job-metrics.ts). */
 import type { FastifyPluginCallbackZod } from '@fastify/type-provider-zod';
 import { jobMetrics } from '../../jobs/job-metrics.js';
-import type { JsonObject } from '../../shared/json.js';
 import { requirePrincipal } from '../auth/principal.js';
-import { JobReader, taskTotal } from '../jobs/job-reader.js';
+import { JobReader } from '../jobs/job-reader.js';
 import { jobIdParamsSchema } from '../schemas/jobs.schema.js';
 import type { JobRoutesOptions } from './jobs.routes.js';
-
-/** Task views read per store round trip. */
-const TASK_PAGE = 1000;
 
 export const jobMetricsRoutes: FastifyPluginCallbackZod<JobRoutesOptions> = (app, options, done) => {
   const reader = new JobReader(options.node, options.store);
 
   app.get('/api/v1/jobs/:id/metrics', { schema: { params: jobIdParamsSchema } }, async (request) => {
     const job = await reader.job(requirePrincipal(request).accountId, request.params.id);
-    const tasks: JsonObject[] = [];
-    for (let offset = 0; offset < taskTotal(job); offset += TASK_PAGE) tasks.push(...(await reader.tasks(job, offset, TASK_PAGE)));
-    return jobMetrics(job, tasks, Date.now());
+    return jobMetrics(job, await reader.allTasks(job), Date.now());
   });
 
   done();

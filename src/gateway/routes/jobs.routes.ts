@@ -6,7 +6,7 @@ import type { FastifyPluginCallbackZod } from '@fastify/type-provider-zod';
 import { jobRef } from '../../actors/shared/ids.js';
 import { stringOf, type JsonObject } from '../../shared/json.js';
 import { requireMember, requirePrincipal } from '../auth/principal.js';
-import { JobReader } from '../jobs/job-reader.js';
+import { JobReader, taskTotal } from '../jobs/job-reader.js';
 import { resultView } from '../jobs/result-view.js';
 import { submitJob, type SubmitDeps } from '../jobs/submit-job.js';
 import { cancelBodySchema, jobIdParamsSchema, jobSubmitSchema, resultParamsSchema, taskPageQuerySchema } from '../schemas/jobs.schema.js';
@@ -15,6 +15,9 @@ import type { Store } from '../../store/store.js';
 export interface JobRoutesOptions extends SubmitDeps {
   readonly store: Store;
 }
+
+/** Tasks whose output `/output` joins. */
+const OUTPUT_TASKS = 1000;
 
 const TERMINAL = new Set(['completed', 'partial', 'failed', 'cancelled']);
 
@@ -46,12 +49,13 @@ export const jobRoutes: FastifyPluginCallbackZod<JobRoutesOptions> = (app, optio
     const job = await reader.job(requirePrincipal(request).accountId, request.params.id);
     const { limit, offset } = request.query;
     const tasks = await reader.tasks(job, offset, limit);
-    return { job_id: job.id, status: job.status, total: (job.summary as JsonObject).tasks ? ((job.summary as JsonObject).tasks as JsonObject).total : 0, limit, offset, tasks };
+    return { job_id: job.id, status: job.status, total: taskTotal(job), limit, offset, tasks };
   });
 
   app.get('/api/v1/jobs/:id/output', { schema: { params: jobIdParamsSchema } }, async (request) => {
     const job = await reader.job(requirePrincipal(request).accountId, request.params.id);
-    const tasks = await reader.tasks(job, 0, 1000);
+    // Diagnostics of the first OUTPUT_TASKS tasks; `tasks_total` says when there are more (see /tasks to page).
+    const tasks = await reader.tasks(job, 0, OUTPUT_TASKS);
     const perTask = tasks.map((task) => ({
       task_id: task.id,
       status: task.status,
@@ -63,7 +67,7 @@ export const jobRoutes: FastifyPluginCallbackZod<JobRoutesOptions> = (app, optio
       .filter((t) => t.output !== null)
       .map((t) => (perTask.length === 1 ? t.output : `── ${stringOf(t.task_id)} ──\n${t.output}`))
       .join('\n');
-    return { job_id: job.id, status: job.status, output, error: job.error ?? null, tasks: perTask };
+    return { job_id: job.id, status: job.status, output, error: job.error ?? null, tasks: perTask, tasks_total: taskTotal(job), truncated: taskTotal(job) > OUTPUT_TASKS };
   });
 
   app.get('/api/v1/jobs/:id/events', { schema: { params: jobIdParamsSchema } }, async (request) => {
@@ -84,8 +88,8 @@ export const jobRoutes: FastifyPluginCallbackZod<JobRoutesOptions> = (app, optio
 
   app.get('/api/v1/results/:job_id', { schema: { params: resultParamsSchema } }, async (request) => {
     const job = await reader.job(requirePrincipal(request).accountId, request.params.job_id);
-    const tasks = await reader.tasks(job, 0, 1000);
-    return resultView(job, tasks);
+    // Every task: the aggregate, completeness and quality are over the whole job.
+    return resultView(job, await reader.allTasks(job));
   });
 
   done();

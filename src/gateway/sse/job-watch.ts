@@ -74,6 +74,8 @@ export class JobWatch {
   private ended: 'terminal' | 'gone' | null = null;
   private frame: JsonObject = {};
   private frameOf = '';
+  /** A terminal job's tasks past the followed ones, read once so its frame aggregates every task. */
+  private unfollowedTasks: JsonObject[] = [];
   private readonly subscribers = new Set<Subscriber>();
   private readonly waiters = new Set<Waiter>();
 
@@ -130,6 +132,7 @@ export class JobWatch {
     // Tasks are read even when nobody asked once the job ends: its terminal frame aggregates them.
     if (needs.tasks || terminal) await this.readTasks(view, terminal, changes);
     else this.tasksFresh = false;
+    if (terminal) await this.readUnfollowedTasks(view);
     if (needs.events) await this.readEvents(changes);
 
     const json = JSON.stringify(view);
@@ -179,6 +182,16 @@ export class JobWatch {
     this.tasksFresh = true;
   }
 
+  /** Tasks beyond the first {@link MAX_STREAM_TASKS} emit no frames, but the terminal aggregate needs them. */
+  private async readUnfollowedTasks(view: JsonObject): Promise<void> {
+    const total = taskTotal(view);
+    this.unfollowedTasks = [];
+    for (let start = MAX_STREAM_TASKS; start < total; start += TASK_BATCH) {
+      const indices = Array.from({ length: Math.min(TASK_BATCH, total - start) }, (_, i) => start + i);
+      for (const task of await this.reader.tasksAt(this.jobId, indices)) if (task) this.unfollowedTasks.push(task);
+    }
+  }
+
   private async readEvents(changes: JobWatchChange[]): Promise<void> {
     for (;;) {
       const records: EventLogRecord[] = await this.reader.eventsAfter(this.jobId, this.lastSeq, EVENT_BATCH);
@@ -200,11 +213,11 @@ export class JobWatch {
       .map(([, task]) => task);
   }
 
-  /** The `job` frame of the current view; cached, since a terminal one aggregates up to 1000 tasks. */
+  /** The `job` frame of the current view; cached, since a terminal one aggregates every task. */
   private jobFrame(): JsonObject {
     if (this.job === null) return {};
     if (this.frameOf !== this.jobJson) {
-      this.frame = jobFrame(this.job, isTerminalJob(this.job) ? this.taskList() : null);
+      this.frame = jobFrame(this.job, isTerminalJob(this.job) ? [...this.taskList(), ...this.unfollowedTasks] : null);
       this.frameOf = this.jobJson;
     }
     return this.frame;
