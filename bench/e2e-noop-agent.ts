@@ -7,9 +7,9 @@
  *     exit 0, result `{}`) and whose preparer is ready at once; prints
  *     `registered <workerId>` once registered.
  *
- *   node --import tsx bench/e2e-noop-agent.ts bullmq <redis socket> <queue> <concurrency> <count>
+ *   node --import tsx bench/e2e-noop-agent.ts bullmq <redis socket> <queue> <concurrency> <n1,n2,…>
  *     a BullMQ Worker whose processor does nothing; prints `ready`, then
- *     `done <count>` when `count` jobs have completed.
+ *     `done <n>` as the number of completed jobs reaches each milestone n.
  *
  * Both stop on SIGTERM.
  */
@@ -46,12 +46,12 @@ async function runAgent(controller: string, slots: number): Promise<void> {
   await agent.stop({ drainDeadlineMs: 1_000, deliveryDeadlineMs: 1_000 });
 }
 
-async function runBullmq(socket: string, queue: string, concurrency: number, count: number): Promise<void> {
+async function runBullmq(socket: string, queue: string, concurrency: number, milestones: ReadonlySet<number>): Promise<void> {
   let completed = 0;
   const worker = new Worker(queue, async () => undefined, { connection: { path: socket, maxRetriesPerRequest: null }, concurrency });
   worker.on('completed', () => {
     completed++;
-    if (completed === count) process.stdout.write(`done ${completed}\n`);
+    if (milestones.has(completed)) process.stdout.write(`done ${completed}\n`);
   });
   await worker.waitUntilReady();
   process.stdout.write('ready\n');
@@ -60,8 +60,8 @@ async function runBullmq(socket: string, queue: string, concurrency: number, cou
 }
 
 if (mode === 'agent' && args[0] !== undefined) await runAgent(args[0], Number(args[1] ?? 128));
-else if (mode === 'bullmq' && args.length === 4) await runBullmq(args[0] as string, args[1] as string, Number(args[2]), Number(args[3]));
+else if (mode === 'bullmq' && args.length === 4) await runBullmq(args[0] as string, args[1] as string, Number(args[2]), new Set(String(args[3]).split(',').map(Number)));
 else {
-  process.stderr.write('usage: e2e-noop-agent.ts agent <grpc HOST:PORT> <slots> | bullmq <redis socket> <queue> <concurrency> <count>\n');
+  process.stderr.write('usage: e2e-noop-agent.ts agent <grpc HOST:PORT> <slots> | bullmq <redis socket> <queue> <concurrency> <n1,n2,…>\n');
   process.exitCode = 2;
 }

@@ -6,7 +6,7 @@
  * jobs, processed by a Worker (own process, no-op processor, concurrency =
  * the agent's slots) until all completed.
  *
- *   npm run bench:e2e-noop -- [--tasks 10000] [--jobs 10] [--slots 128] [--shape items|chunks] [--shards 64] [--store-stats]
+ *   npm run bench:e2e-noop -- [--tasks 10000] [--jobs 10] [--slots 128] [--shape items|chunks] [--shards 64] [--warmup 200] [--store-stats]
  *
  * Cases: one fan-out job of `--tasks` tasks, then `--jobs` jobs of
  * `--tasks / --jobs` tasks each (submitted back to back). `--shape items`
@@ -14,6 +14,7 @@
  * whose job spec stays small. Each job must end `completed` with every task
  * succeeded, and BullMQ must complete every job, or the bench throws.
  * `--store-stats` prints, per case, the store calls this process made.
+ * A `--warmup`-task job (and as many BullMQ jobs) runs untimed first.
  */
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -30,6 +31,7 @@ const { values } = parseArgs({
     slots: { type: 'string', default: '128' },
     shape: { type: 'string', default: 'items' },
     shards: { type: 'string', default: '64' },
+    warmup: { type: 'string', default: '200' },
     'store-stats': { type: 'boolean', default: false },
   },
 });
@@ -38,6 +40,7 @@ const JOBS = Number(values.jobs);
 const SLOTS = Number(values.slots);
 const SHARDS = Number(values.shards);
 const SHAPE = values.shape === 'chunks' ? 'chunks' : 'items';
+const WARMUP = Number(values.warmup);
 const RATIO_TARGET = 0.5;
 const AGENT_SCRIPT = new URL('./e2e-noop-agent.ts', import.meta.url).pathname;
 const TERMINAL = new Set(['completed', 'partial', 'failed', 'cancelled']);
@@ -55,7 +58,7 @@ interface CaseFigures {
   readonly plannedSeconds: number;
 }
 
-async function runCase(controller: BenchController, name: string, jobCount: number, tasksPerJob: number): Promise<CaseFigures> {
+async function runCase(controller: BenchController, name: string, jobCount: number, tasksPerJob: number, warmup = false): Promise<CaseFigures> {
   resetStoreStats();
   const started = performance.now();
   const jobIds: string[] = [];
@@ -83,21 +86,27 @@ async function runCase(controller: BenchController, name: string, jobCount: numb
       throw new Error(`${name}: job ${stringOf(job.id)} ended ${stringOf(job.status)} with ${JSON.stringify(summary)}; expected completed with ${tasksPerJob} succeeded`);
     }
   }
-  if (values['store-stats']) console.log(`store calls in this process during ${name} (controller + bench polling):\n${formatStoreStats(jobCount * tasksPerJob)}`);
+  if (values['store-stats'] && !warmup) console.log(`store calls in this process during ${name} (controller + bench polling):\n${formatStoreStats(jobCount * tasksPerJob)}`);
   return { name, tasks: jobCount * tasksPerJob, seconds, plannedSeconds };
 }
 
 async function benchBullmq(socket: string): Promise<number> {
   const queueName = 'bench-e2e';
-  const worker = startBenchChild(AGENT_SCRIPT, ['bullmq', socket, queueName, String(SLOTS), String(TASKS)]);
+  const milestones = WARMUP > 0 ? [WARMUP, WARMUP + TASKS] : [TASKS];
+  const worker = startBenchChild(AGENT_SCRIPT, ['bullmq', socket, queueName, String(SLOTS), milestones.join(',')]);
   try {
     await worker.waitForLine(/^ready$/, 30_000);
     const queue = new Queue(queueName, { connection: { path: socket, maxRetriesPerRequest: null } });
     await queue.waitUntilReady();
-    const jobs = Array.from({ length: TASKS }, (_, i) => ({ name: 'task', data: { item: i }, opts: { removeOnComplete: true } }));
+    const jobs = (n: number) => Array.from({ length: n }, (_, i) => ({ name: 'task', data: { item: i }, opts: { removeOnComplete: true } }));
+    if (WARMUP > 0) {
+      await queue.addBulk(jobs(WARMUP));
+      await worker.waitForLine(new RegExp(`^done ${WARMUP}$`), 60_000);
+    }
+    const main = jobs(TASKS);
     const started = performance.now();
-    await queue.addBulk(jobs);
-    await worker.waitForLine(/^done (\d+)$/, 600_000);
+    await queue.addBulk(main);
+    await worker.waitForLine(new RegExp(`^done ${WARMUP + TASKS}$`), 600_000);
     const seconds = (performance.now() - started) / 1000;
     const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
     if (Object.values(counts).some((n) => n !== 0)) throw new Error(`bullmq: jobs left after ${TASKS} completed: ${JSON.stringify(counts)}`);
@@ -118,6 +127,8 @@ try {
     const agent = startBenchChild(AGENT_SCRIPT, ['agent', controller.grpcAddress, String(SLOTS)]);
     try {
       await agent.waitForLine(/^registered (\S+)$/, 30_000);
+      // Untimed: the first job of a process pays for JIT warm-up (BullMQ gets the same).
+      if (WARMUP > 0) await runCase(controller, 'warm-up', 1, WARMUP, true);
       figures.push(await runCase(controller, `1 job × ${TASKS}`, 1, TASKS));
       if (JOBS > 1) figures.push(await runCase(controller, `${JOBS} jobs × ${Math.floor(TASKS / JOBS)}`, JOBS, Math.floor(TASKS / JOBS)));
     } finally {

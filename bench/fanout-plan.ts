@@ -4,7 +4,7 @@
  * attached, and how much that stalls the controller's event loop; against
  * BullMQ's `addBulk` of the same number of jobs on the same redis-server.
  *
- *   npm run bench:fanout-plan -- [--items 10000] [--sweep 10] [--chunks 10000] [--shards 64] [--runs 1] [--case fan_out|sweep|map_reduce] [--store-stats]
+ *   npm run bench:fanout-plan -- [--items 10000] [--sweep 10] [--chunks 10000] [--shards 64] [--runs 1] [--case fan_out|sweep|map_reduce] [--warmup 200] [--store-stats]
  *
  * Cases: (a) a structured_runner `fan_out.items` of `--items` objects, (b) a
  * sweep of `--sweep`³ combinations (10 × 10 × 10), (c) a map_reduce of
@@ -15,7 +15,8 @@
  *
  * The controller is the product's (`serveController`) in this process, so the
  * event-loop delay measured here (perf_hooks `monitorEventLoopDelay`, 10 ms
- * resolution, between POST and "planned") is the controller's.
+ * resolution, between POST and "planned") is the controller's. Each case
+ * type runs once untimed at `--warmup` tasks first (JIT warm-up), BullMQ too.
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -33,6 +34,7 @@ const { values } = parseArgs({
     shards: { type: 'string', default: '64' },
     runs: { type: 'string', default: '1' },
     case: { type: 'string' },
+    warmup: { type: 'string', default: '200' },
     'store-stats': { type: 'boolean', default: false },
   },
 });
@@ -41,6 +43,7 @@ const SWEEP_SIDE = Number(values.sweep);
 const CHUNKS = Number(values.chunks);
 const SHARDS = Number(values.shards);
 const RUNS = Math.max(1, Number(values.runs));
+const WARMUP = Number(values.warmup);
 /** Resolution of the event-loop delay histogram, in ms. */
 const RESOLUTION_MS = 10;
 const P99_TARGET_MS = 50;
@@ -54,35 +57,38 @@ interface Case {
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
-const side = range(SWEEP_SIDE);
 const common = { project: 'bench', runner_command: ['python', 'run.py'] };
 
-const cases: Case[] = [
-  {
-    name: `fan_out.items ×${ITEMS}`,
-    tasks: ITEMS,
-    body: { ...common, type: 'structured_runner', fan_out: { items: range(ITEMS).map((i) => ({ item: i, seed: 1000 + i })) } },
-    bullmqData: (i) => ({ item: i, seed: 1000 + i }),
-  },
-  {
-    name: `sweep ${SWEEP_SIDE}×${SWEEP_SIDE}×${SWEEP_SIDE}`,
-    tasks: SWEEP_SIDE ** 3,
-    body: {
-      ...common,
-      type: 'sweep',
-      parameters: { learning_rate: side.map((i) => 0.001 * (i + 1)), batch_size: side.map((i) => 16 * (i + 1)), depth: side.map((i) => i + 1) },
-      fixed_payload: { dataset: 'cifar10' },
-      rank_by: 'accuracy',
+function makeCases(items: number, sweepSide: number, chunks: number): Case[] {
+  const side = range(sweepSide);
+  return [
+    {
+      name: `fan_out.items ×${items}`,
+      tasks: items,
+      body: { ...common, type: 'structured_runner', fan_out: { items: range(items).map((i) => ({ item: i, seed: 1000 + i })) } },
+      bullmqData: (i) => ({ item: i, seed: 1000 + i }),
     },
-    bullmqData: (i) => ({ learning_rate: 0.001 * (Math.floor(i / SWEEP_SIDE ** 2) + 1), batch_size: 16 * ((Math.floor(i / SWEEP_SIDE) % SWEEP_SIDE) + 1), depth: (i % SWEEP_SIDE) + 1, dataset: 'cifar10' }),
-  },
-  {
-    name: `map_reduce ${CHUNKS} chunks`,
-    tasks: CHUNKS,
-    body: { ...common, type: 'map_reduce', payload: { strategy: 'momentum' }, split: { field: 'seed', start: 0, total: 10_000_000, chunks: CHUNKS }, reduce: { total_pnl: 'sum' } },
-    bullmqData: (i) => ({ strategy: 'momentum', seed_start: i * Math.floor(10_000_000 / CHUNKS), seed_count: Math.floor(10_000_000 / CHUNKS) }),
-  },
-];
+    {
+      name: `sweep ${sweepSide}×${sweepSide}×${sweepSide}`,
+      tasks: sweepSide ** 3,
+      body: {
+        ...common,
+        type: 'sweep',
+        parameters: { learning_rate: side.map((i) => 0.001 * (i + 1)), batch_size: side.map((i) => 16 * (i + 1)), depth: side.map((i) => i + 1) },
+        fixed_payload: { dataset: 'cifar10' },
+        rank_by: 'accuracy',
+      },
+      bullmqData: (i) => ({ learning_rate: 0.001 * (Math.floor(i / sweepSide ** 2) + 1), batch_size: 16 * ((Math.floor(i / sweepSide) % sweepSide) + 1), depth: (i % sweepSide) + 1, dataset: 'cifar10' }),
+    },
+    {
+      name: `map_reduce ${chunks} chunks`,
+      tasks: chunks,
+      body: { ...common, type: 'map_reduce', payload: { strategy: 'momentum' }, split: { field: 'seed', start: 0, total: 10_000_000, chunks }, reduce: { total_pnl: 'sum' } },
+      bullmqData: (i) => ({ strategy: 'momentum', seed_start: i * Math.floor(10_000_000 / chunks), seed_count: Math.floor(10_000_000 / chunks) }),
+    },
+  ];
+}
+const cases = makeCases(ITEMS, SWEEP_SIDE, CHUNKS);
 
 interface PlanFigures {
   readonly seconds: number;
@@ -90,7 +96,7 @@ interface PlanFigures {
   readonly maxMs: number;
 }
 
-async function planOnce(controller: BenchController, bench: Case): Promise<PlanFigures> {
+async function planOnce(controller: BenchController, bench: Case, warmup = false): Promise<PlanFigures> {
   const before = await controller.readyCpu();
   resetStoreStats();
   const delay = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
@@ -113,7 +119,7 @@ async function planOnce(controller: BenchController, bench: Case): Promise<PlanF
   delay.disable();
   // The histogram records intervals between 10 ms timer ticks: the delay is what exceeds the tick.
   const figures = { seconds, p99Ms: Math.max(0, delay.percentile(99) / 1e6 - RESOLUTION_MS), maxMs: Math.max(0, delay.max / 1e6 - RESOLUTION_MS) };
-  if (values['store-stats']) console.log(`store calls in this process while planning ${bench.name} (controller + bench polling):\n${formatStoreStats(bench.tasks)}`);
+  if (values['store-stats'] && !warmup) console.log(`store calls in this process while planning ${bench.name} (controller + bench polling):\n${formatStoreStats(bench.tasks)}`);
   await verifyPlanned(controller, bench, jobId, before);
   return figures;
 }
@@ -155,6 +161,13 @@ try {
   const controller = await startBenchController({ redisPath: redis.path, dataDir: redis.dir, shards: SHARDS });
   const results: { bench: Case; plan: PlanFigures; bullmq: number }[] = [];
   try {
+    // Untimed: the first job of a process pays for JIT warm-up, and so does the first addBulk.
+    if (WARMUP > 0) {
+      for (const bench of makeCases(WARMUP, 3, WARMUP)) {
+        await planOnce(controller, bench, true);
+        await bullmqAddBulk(redis.path, bench);
+      }
+    }
     for (const bench of cases.filter((c) => values.case === undefined || c.name.startsWith(values.case))) {
       const plans: PlanFigures[] = [];
       const bullmq: number[] = [];

@@ -72,7 +72,8 @@ t.test('a task past timeout_s is timed_out, its job failed, and its process tree
     project: 'sleeper',
     runner_command: ['python3', 'sleeper.py'],
     payload: {},
-    timeout_s: 2,
+    // Long enough for a loaded CI machine to start python and print CHILD_PID before the kill.
+    timeout_s: 5,
     max_retries: 0,
     requirements: { cpu: 1, memory_mb: 256, profile: 'cpu' },
   }), 'submit job');
