@@ -3,6 +3,7 @@ import type { Logger } from '../shared/logger.js';
 import type { JsonObject } from '../shared/json.js';
 import type { EntityRef, Store } from '../store/store.js';
 import type { JobIndex } from './job-index.js';
+import { JobSpecStore } from './job-spec-store.js';
 import type { JobTerminalListener } from './job-terminal.js';
 
 /**
@@ -108,6 +109,7 @@ export class RetentionSweeper {
       await store.purgeEntities(shard, refs);
     }
     await store.purgeEntities(shard, [ref]);
+    await JobSpecStore.for(store).delete(job.jobId);
   }
 }
 

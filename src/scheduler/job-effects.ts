@@ -4,6 +4,7 @@ import type { ControllerNode, EffectHandler, ExternalEffect } from '../actors/ru
 import { stringOf, type JsonObject, type JsonValue } from '../shared/json.js';
 import type { MailboxMessage, Store } from '../store/store.js';
 import { readTerminalNotice, type JobTerminalListener } from '../jobs/job-terminal.js';
+import { JobSpecStore } from '../jobs/job-spec-store.js';
 import { planTasks } from './plan-tasks.js';
 
 /** Member group agents heartbeat into: "is there live capacity anywhere?" */
@@ -34,12 +35,13 @@ export function jobEffectHandlers(node: ControllerNode, store: Store, terminalLi
       async (effect) => {
         const data = effect.data as JsonObject;
         const jobId = data.jobId as string;
-        const outcome = planTasks(data.jobType as string, (data.spec ?? {}) as JsonObject);
+        // The job carries the compact submission; task inputs were stored apart at submit.
+        const spec = await JobSpecStore.for(store).complete(jobId, (data.spec ?? {}) as JsonObject);
+        const outcome = planTasks(data.jobType as string, spec);
         if (!outcome.ok) {
           await node.send([node.message(jobRef(jobId), { type: 'job.planning_failed', error: outcome.error }, `${effect.effectId}/failed`)]);
           return;
         }
-        const spec = (data.spec ?? {}) as JsonObject;
         const creates = outcome.payloads.map((payload: JsonValue, index: number) =>
           node.message(
             taskRef(taskIdOf(jobId, index)),

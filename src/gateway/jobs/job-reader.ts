@@ -3,6 +3,7 @@ import type { ControllerNode } from '../../actors/runtime/index.js';
 import { ComputalotError } from '../../shared/errors.js';
 import { stringOf, type JsonObject } from '../../shared/json.js';
 import type { EventLogRecord, Store } from '../../store/store.js';
+import { JobSpecStore } from '../../jobs/job-spec-store.js';
 
 /** Task views read per store round trip. */
 const TASK_PAGE = 1000;
@@ -15,16 +16,20 @@ const INTERNAL_JOB_FIELDS = ['account_id'] as const;
  * reported exactly like a missing one, so ids cannot be probed.
  */
 export class JobReader {
+  private readonly specs: JobSpecStore;
+
   constructor(
     private readonly node: ControllerNode,
     private readonly store: Store,
-  ) {}
+  ) {
+    this.specs = JobSpecStore.for(store);
+  }
 
   /** The job's public view, or 404 `job_not_found`. */
   async job(accountId: string, jobId: string): Promise<JsonObject> {
     const [model] = (await this.node.readModels([jobRef(jobId)])) as (JsonObject | null)[];
     if (!model || model.account_id !== accountId) throw new ComputalotError('job_not_found', 404, `job ${jobId} not found`);
-    return publicJob(model);
+    return this.specs.complete(jobId, publicJob(model));
   }
 
   /** Whether the job exists for the account yet (its submit event may still be in the mailbox). */
@@ -59,7 +64,10 @@ export class JobReader {
   async jobsByIds(accountId: string, jobIds: readonly string[]): Promise<(JsonObject | null)[]> {
     if (jobIds.length === 0) return [];
     const models = (await this.node.readModels(jobIds.map(jobRef))) as (JsonObject | null)[];
-    return models.map((model) => (model && model.account_id === accountId ? publicJob(model) : null));
+    return Promise.all(jobIds.map((jobId, i) => {
+      const model = models[i];
+      return model && model.account_id === accountId ? this.specs.complete(jobId, publicJob(model)) : null;
+    }));
   }
 
   /** Task views at `indices` of a job already known to be the caller's; null where a task does not exist yet. */

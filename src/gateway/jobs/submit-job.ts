@@ -4,6 +4,8 @@ import { ComputalotError, ValidationError } from '../../shared/errors.js';
 import { newJobId } from '../../shared/ids.js';
 import type { JsonObject } from '../../shared/json.js';
 import type { JobIndex } from '../../jobs/job-index.js';
+import { JobSpecStore } from '../../jobs/job-spec-store.js';
+import type { Store } from '../../store/store.js';
 import type { JobSubmitBody } from '../schemas/jobs.schema.js';
 import { formatPlanErrors, validateJobPlan } from '../../scheduler/plan-tasks.js';
 
@@ -30,6 +32,8 @@ export interface SubmitDeps {
   readonly checkCallbackUrl: (url: string) => string | null;
   /** The account's job lists; the job is recorded there before it is submitted. */
   readonly index: JobIndex;
+  /** Where the job's bulky submission fields are stored. */
+  readonly store: Store;
 }
 
 /**
@@ -67,6 +71,9 @@ export async function submitJob(deps: SubmitDeps, accountId: string, body: JobSu
   const jobId = newJobId();
   // Listed first: a crash before the send leaves a list entry readers skip, never an unlisted job.
   await deps.index.record({ accountId, jobId, project: project.name, tags: body.tags ?? [], createdAt: Date.now() });
+  // Task inputs are stored once, apart from the job actor (see job-spec-store.ts).
+  const { compact, bulky } = JobSpecStore.split(spec);
+  await JobSpecStore.for(deps.store).save(jobId, bulky);
   await deps.node.send([
     deps.node.message(
       jobRef(jobId),
@@ -75,7 +82,7 @@ export async function submitJob(deps: SubmitDeps, accountId: string, body: JobSu
         accountId,
         jobType: type,
         project: project.name,
-        spec,
+        spec: compact,
         priority: body.priority ?? 'normal',
         reliabilityMode: body.reliability_mode ?? 'best_effort',
         tags: body.tags ?? [],
