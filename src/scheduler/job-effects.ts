@@ -109,7 +109,7 @@ const TASK_OUTCOMES = new Set(['succeeded', 'failed', 'cancelled', 'timed_out'])
  * matters after a fault — a poisoned event, a store restored from an older
  * snapshot — but then it is what lets the job end instead of running forever.
  */
-async function missedTaskReports(node: ControllerNode, jobId: string, taskCount: number): Promise<{ index: number; event: JsonObject & { type: string } }[]> {
+export async function missedTaskReports(node: ControllerNode, jobId: string, taskCount: number): Promise<{ index: number; event: JsonObject & { type: string } }[]> {
   const reports: { index: number; event: JsonObject & { type: string } }[] = [];
   for (let start = 0; start < taskCount; start += SEND_CHUNK) {
     const refs = Array.from({ length: Math.min(SEND_CHUNK, taskCount - start) }, (_, i) => taskRef(taskIdOf(jobId, start + i)));

@@ -1,0 +1,78 @@
+/**
+ * Stuck-job recovery on a real controller node and embedded store: the
+ * reconcile effect rebuilds every finished task's report from its read model,
+ * and a job that already counted a task is not moved by the repeat.
+ */
+import t from 'tap';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { actorKinds } from '../../src/actors/index.js';
+import { ControllerNode, type EffectHandler } from '../../src/actors/runtime/index.js';
+import { jobRef, taskIdOf, taskRef } from '../../src/actors/shared/ids.js';
+import { jobEffectHandlers } from '../../src/scheduler/index.js';
+import { missedTaskReports } from '../../src/scheduler/job-effects.js';
+import { EmbeddedStore } from '../../src/store/embedded/index.js';
+import { waitFor } from '../helpers/wait.js';
+
+type View = { status: string; summary: { tasks: { finished: number; cancelled: number } } };
+
+t.test('finished tasks are reported again from their read models; the job counts each once', async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'computalot-reconcile-'));
+  const store = await EmbeddedStore.open({ dataDir, shardCount: 4 });
+  const effectHandlers = new Map<string, EffectHandler>();
+  const node = new ControllerNode({ store, kinds: actorKinds, logger: pino({ level: 'silent' }), leaseTtlMs: 1_500, heartbeatIntervalMs: 200, effectHandlers });
+  for (const [kind, handler] of jobEffectHandlers(node, store)) effectHandlers.set(kind, handler);
+  await node.start();
+  t.teardown(async () => {
+    await node.stop();
+    await store.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  const jobId = 'job_20260101_000000_recon1';
+  await node.send([
+    node.message(jobRef(jobId), {
+      type: 'job.submit',
+      accountId: 'acct_a',
+      jobType: 'structured_runner',
+      project: 'proj',
+      spec: { payload: {}, fan_out: { items: [{ a: 1 }, { a: 2 }, { a: 3 }] } },
+    }),
+  ]);
+  const tasks = [0, 1, 2].map((i) => taskRef(taskIdOf(jobId, i)));
+  await waitFor('three tasks', async () => (await node.readModels(tasks)).every((task) => task !== null));
+  t.same(await missedTaskReports(node, jobId, 3), [], 'no task has finished: nothing to report');
+
+  // Two tasks end (cancelled directly); the third is still pending.
+  await node.send([0, 1].map((i) => node.message(tasks[i] ?? taskRef(''), { type: 'task.cancel', reason: 'test' })));
+  const job = async () => ((await node.readModels([jobRef(jobId)])) as View[])[0] as View;
+  await waitFor('the job counted both', async () => (await job()).summary.tasks.finished === 2);
+
+  const reports = await missedTaskReports(node, jobId, 3);
+  t.same(
+    reports.map((report) => report.event),
+    [0, 1].map((index) => ({
+      type: 'job.task_finished',
+      taskId: taskIdOf(jobId, index),
+      index,
+      outcome: 'cancelled',
+      attempts: 0,
+      runtimeMs: 0,
+      resultQuality: null,
+      error: null,
+    })),
+    'each finished task, rebuilt from its read model',
+  );
+
+  // The reconcile effect's handler sends them; the job already has them and does not count again.
+  const reconcile = effectHandlers.get('job.reconcile_tasks');
+  t.ok(reconcile, 'the handler is registered');
+  await reconcile?.({ effectId: 'test-reconcile-1', kind: 'job.reconcile_tasks', data: { jobId, taskCount: 3, finishedCount: 1 }, source: jobRef(jobId), at: Date.now() });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const after = await job();
+  t.equal(after.summary.tasks.finished, 2, 'still two finished: a repeated report is not counted twice');
+  t.equal(after.summary.tasks.cancelled, 2);
+  t.equal(after.status, 'queued', 'the third task is still pending');
+});
