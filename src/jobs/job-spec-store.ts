@@ -61,7 +61,7 @@ export class JobSpecStore {
   async load(jobId: string): Promise<JsonObject | null> {
     if (this.cache.has(jobId)) return this.cache.get(jobId) ?? null;
     const entry = await this.store.kvGet(JobSpecStore.key(jobId));
-    const bulky = entry !== null && typeof entry.value === 'object' && entry.value !== null && !Array.isArray(entry.value) ? (entry.value as JsonObject) : null;
+    const bulky = entry !== null && typeof entry.value === 'object' && entry.value !== null && !Array.isArray(entry.value) ? entry.value : null;
     this.remember(jobId, bulky);
     return bulky;
   }

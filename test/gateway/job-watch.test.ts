@@ -1,156 +1,252 @@
 /**
- * The shared job poller behind the SSE streams, against an in-memory reader:
- * snapshots then changes in order, the terminal frame after the final task
- * frames, one read per poll however many subscribers, 404 for another
- * account's job, bounded task reads, and shutdown failing waiters with 503.
+ * The shared job poller behind the SSE streams, on a real controller node
+ * and embedded store read through the real `JobReader`: snapshots then
+ * changes in order, the terminal frame after the final task frames, one
+ * batched read per poll however many subscribers, 404 for another account's
+ * job, the result surface of an already-ended job, bounded task reads, and
+ * shutdown failing waiters with 503. Jobs are planned by the product's job
+ * effects; their tasks are moved along with the events a scheduler and an
+ * agent would send.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { FastifyBaseLogger } from 'fastify';
-import { ComputalotError } from '../../src/shared/errors.js';
-import type { JsonObject } from '../../src/shared/json.js';
-import { silentLogger } from '../../src/shared/logger.js';
-import type { EventLogRecord } from '../../src/store/store.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { actorKinds } from '../../src/actors/index.js';
+import { ControllerNode, type EffectHandler } from '../../src/actors/runtime/index.js';
+import { jobRef, taskIdOf, taskRef } from '../../src/actors/shared/ids.js';
+import { JobReader } from '../../src/gateway/jobs/job-reader.js';
 import { JobWatchHub } from '../../src/gateway/sse/job-watch-hub.js';
 import type { JobWatchChange, JobWatchReader } from '../../src/gateway/sse/job-watch.js';
 import { MAX_STREAM_TASKS, planTaskReads } from '../../src/gateway/sse/task-poll-plan.js';
+import { jobEffectHandlers } from '../../src/scheduler/index.js';
+import { ComputalotError } from '../../src/shared/errors.js';
+import type { JsonObject, JsonValue } from '../../src/shared/json.js';
+import { silentLogger } from '../../src/shared/logger.js';
+import { EmbeddedStore } from '../../src/store/embedded/index.js';
+import { waitFor } from '../helpers/wait.js';
 
 const POLL_MS = 20;
+const ACCOUNT = 'acct_watch';
+const logger = silentLogger();
 
-/** Jobs, tasks and event logs in memory, counting reads. */
-class FakeJobs implements JobWatchReader {
-  readonly jobs = new Map<string, { account: string; view: JsonObject }>();
-  readonly tasks = new Map<string, JsonObject[]>();
-  readonly events = new Map<string, EventLogRecord[]>();
-  readonly reads = { jobCalls: 0, tasks: 0 };
+/**
+ * The real reader, with its calls counted: which job ids each batched job
+ * read asked for, and how many task views were read. Reads still in flight
+ * are tracked so a test's node outlives its hub's last poll.
+ */
+class CountingReader implements JobWatchReader {
+  readonly jobReads: string[][] = [];
+  taskViewsRead = 0;
+  private readonly inFlight = new Set<Promise<unknown>>();
 
-  async jobsByIds(accountId: string, ids: readonly string[]): Promise<(JsonObject | null)[]> {
-    this.reads.jobCalls += 1;
-    return ids.map((id) => {
-      const entry = this.jobs.get(id);
-      return entry && entry.account === accountId ? structuredClone(entry.view) : null;
-    });
+  constructor(private readonly real: JobReader) {}
+
+  jobsByIds(accountId: string, ids: readonly string[]): Promise<(JsonObject | null)[]> {
+    this.jobReads.push([...ids]);
+    return this.track(this.real.jobsByIds(accountId, ids));
   }
 
-  async tasksAt(jobId: string, indices: readonly number[]): Promise<(JsonObject | null)[]> {
-    this.reads.tasks += indices.length;
-    return indices.map((index) => structuredClone(this.tasks.get(jobId)?.[index] ?? null));
+  tasksAt(jobId: string, indices: readonly number[]): Promise<(JsonObject | null)[]> {
+    this.taskViewsRead += indices.length;
+    return this.track(this.real.tasksAt(jobId, indices));
   }
 
-  async eventsAfter(jobId: string, afterSeq: number, limit: number): Promise<EventLogRecord[]> {
-    return (this.events.get(jobId) ?? []).filter((e) => e.seq > afterSeq).slice(0, limit);
+  eventsAfter(jobId: string, afterSeq: number, limit: number): ReturnType<JobReader['eventsAfter']> {
+    return this.track(this.real.eventsAfter(jobId, afterSeq, limit));
   }
 
-  put(id: string, status: string, total: number, account = 'acc'): void {
-    this.jobs.set(id, { account, view: { id, status, type: 'structured_runner', summary: { tasks: { total } } } });
+  /** Resolves once no read is in flight. */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
-  setTask(jobId: string, index: number, fields: JsonObject): void {
-    const list = this.tasks.get(jobId) ?? [];
-    list[index] = { id: `${jobId}.t${index}`, job_id: jobId, index, ...fields };
-    this.tasks.set(jobId, list);
-  }
-
-  log(jobId: string, type: string): void {
-    const list = this.events.get(jobId) ?? [];
-    list.push({ seq: list.length + 1, at: Date.now(), type, data: null });
-    this.events.set(jobId, list);
+  private track<T>(read: Promise<T>): Promise<T> {
+    this.inFlight.add(read);
+    void read.finally(() => this.inFlight.delete(read)).catch(() => undefined);
+    return read;
   }
 }
 
-const logger = silentLogger() as FastifyBaseLogger;
-
-function until(what: string, probe: () => boolean, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      if (probe()) resolve();
-      else if (Date.now() > deadline) reject(new Error(`timed out waiting for ${what}`));
-      else setTimeout(check, 5);
-    };
-    check();
+const node = await (async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'computalot-job-watch-'));
+  const store = await EmbeddedStore.open({ dataDir, shardCount: 4 });
+  const effectHandlers = new Map<string, EffectHandler>();
+  const node = new ControllerNode({ store, kinds: actorKinds, logger, leaseTtlMs: 1_500, heartbeatIntervalMs: 200, effectHandlers });
+  for (const [kind, handler] of jobEffectHandlers(node, store, [])) effectHandlers.set(kind, handler);
+  await node.start();
+  t.teardown(async () => {
+    await node.stop();
+    await store.close();
+    await rm(dataDir, { recursive: true, force: true });
   });
+  return Object.assign(node, { reader: new JobReader(node, store) });
+})();
+
+/** A hub over a counting real reader; stopped, with its reads settled, when the test ends. */
+function startHub(tt: Test, pollMs = POLL_MS) {
+  const reader = new CountingReader(node.reader);
+  const hub = new JobWatchHub(reader, logger as FastifyBaseLogger, pollMs);
+  tt.teardown(async () => {
+    hub.stop();
+    await reader.idle();
+  });
+  return { hub, reader };
+}
+
+let jobSeq = 0;
+
+/** Submits a structured_runner job with one task per item and waits until its tasks are planned. */
+async function submitJob(items: JsonValue[], accountId = ACCOUNT): Promise<string> {
+  jobSeq += 1;
+  const jobId = `job_20260101_000000_watch${jobSeq}`;
+  await node.send([
+    node.message(jobRef(jobId), {
+      type: 'job.submit',
+      accountId,
+      jobType: 'structured_runner',
+      project: 'p',
+      spec: { payload: {}, fan_out: { items } },
+    }),
+  ]);
+  const refs = [jobRef(jobId), ...items.map((_, i) => taskRef(taskIdOf(jobId, i)))];
+  await waitFor(`job ${jobId} and its ${items.length} tasks`, async () => {
+    const models = (await node.readModels(refs)) as (JsonObject | null)[];
+    const summary = models[0]?.summary as { tasks?: { total?: number } } | undefined;
+    return models.every((model) => model !== null) && summary?.tasks?.total === items.length;
+  });
+  return jobId;
+}
+
+async function taskView(jobId: string, index: number): Promise<JsonObject> {
+  const [view] = (await node.readModels([taskRef(taskIdOf(jobId, index))])) as JsonObject[];
+  return view as JsonObject;
+}
+
+async function jobView(jobId: string): Promise<JsonObject> {
+  const [view] = (await node.readModels([jobRef(jobId)])) as JsonObject[];
+  return view as JsonObject;
+}
+
+/** Sends task events (as the scheduler and the agent would) for the task's current attempt. */
+async function toTask(jobId: string, index: number, ...events: (JsonObject & { type: string })[]): Promise<void> {
+  const attemptId = (await taskView(jobId, index)).attempt_id as string;
+  await node.send(events.map((event) => node.message(taskRef(taskIdOf(jobId, index)), { attemptId, ...event })));
+}
+
+/** Dispatches and starts a task; resolves once the job counts it as running. */
+async function startTask(jobId: string, index: number): Promise<void> {
+  await toTask(jobId, index, { type: 'task.dispatched', workerId: 'w1' }, { type: 'task.started' });
+  await waitFor(`task ${index} running`, async () => (await taskView(jobId, index)).status === 'running');
+}
+
+function changesSeen(what: string, probe: () => boolean): Promise<true> {
+  return waitFor(what, () => probe() || undefined, 5_000, 5);
 }
 
 t.test('a subscriber gets a snapshot, then task, event and job changes, then the end', async (t) => {
-  const fake = new FakeJobs();
-  fake.put('j1', 'running', 2);
-  fake.setTask('j1', 0, { status: 'running', live_feedback: { output_tail: 'a' } });
-  fake.setTask('j1', 1, { status: 'pending' });
-  fake.log('j1', 'job.submit');
-  const hub = new JobWatchHub(fake, logger, POLL_MS);
-  t.teardown(() => hub.stop());
+  const jobId = await submitJob([{ n: 1 }, { n: 2 }]);
+  await startTask(jobId, 0);
+  await toTask(jobId, 0, { type: 'task.progress', progress: { pct: 10 }, outputTail: 'a' });
+  await waitFor('the first output', async () => ((await taskView(jobId, 0)).live_feedback as JsonObject).output_tail === 'a');
+  await waitFor('the job running', async () => (await jobView(jobId)).status === 'running');
+  const { hub } = startHub(t);
 
   const changes: JobWatchChange[] = [];
-  const { snapshot, unsubscribe } = await hub.subscribe('acc', 'j1', { tasks: true, events: true }, (change) => changes.push(change));
-  t.equal(snapshot.job.job_id, 'j1');
-  t.equal(snapshot.tasks.length, 2);
-  t.equal(snapshot.tasks[0]?.task_id, 'j1.t0');
+  const { snapshot, unsubscribe } = await hub.subscribe(ACCOUNT, jobId, { tasks: true, events: true }, (change) => changes.push(change));
+  t.equal(snapshot.job.job_id, jobId);
+  t.equal(snapshot.job.status, 'running');
+  t.equal(snapshot.taskTotal, 2);
   t.same(
-    snapshot.events.map((e) => e.type),
-    ['job.submit'],
-    'the backlog of the event log',
+    snapshot.tasks.map((task) => [task.task_id, task.status]),
+    [
+      [taskIdOf(jobId, 0), 'running'],
+      [taskIdOf(jobId, 1), 'pending'],
+    ],
   );
+  t.match(snapshot.tasks[0], { live_feedback: { output_tail: 'a' } });
+  t.equal(snapshot.events[0]?.type, 'job.submit', 'the backlog of the event log, from the submit on');
+  t.ok(snapshot.events.every((event, i) => event.job_id === jobId && event.seq === i + 1), 'in log order');
   t.equal(snapshot.ended, false);
+  const backlog = snapshot.events.length;
 
-  fake.setTask('j1', 0, { status: 'running', live_feedback: { output_tail: 'a\nb' } });
-  await until('the output change', () => changes.length > 0);
-  t.match(changes[0], { kind: 'task', frame: { task_id: 'j1.t0', live_feedback: { output_tail: 'a\nb' } } });
+  await toTask(jobId, 0, { type: 'task.progress', progress: { pct: 50 }, outputTail: 'a\nb' });
+  await changesSeen('the output change', () => changes.length > 0);
+  t.match(changes[0], { kind: 'task', frame: { task_id: taskIdOf(jobId, 0), live_feedback: { output_tail: 'a\nb' } } });
+  t.equal(changes.length, 1, 'only the task changed');
 
-  fake.setTask('j1', 0, { status: 'succeeded', result: { x: 1 } });
-  fake.setTask('j1', 1, { status: 'succeeded', result: { x: 2 } });
-  fake.log('j1', 'job.task_finished');
-  fake.put('j1', 'completed', 2);
-  await until('the end', () => changes.some((c) => c.kind === 'end'));
-  const kinds = changes.slice(1).map((c) => c.kind);
+  // Both results in one send: the tasks commit together, then the job ends on their reports.
+  await startTask(jobId, 1);
+  console.error(changes.map((c) => c.kind));
+  changes.length = 0;
+  const attempts = await Promise.all([taskView(jobId, 0), taskView(jobId, 1)]);
+  await node.send(
+    attempts.map((task, i) =>
+      node.message(taskRef(taskIdOf(jobId, i)), { type: 'task.succeeded', attemptId: task.attempt_id as string, result: { x: i + 1 } }),
+    ),
+  );
+  await changesSeen('the end', () => changes.some((c) => c.kind === 'end'));
+  const kinds = changes.map((c) => c.kind);
+  console.error(kinds);
   t.same(kinds, ['task', 'task', 'event', 'job', 'end'], 'final tasks, then events, then the terminal job, then the end');
+  t.match(changes[0], { kind: 'task', frame: { task_id: taskIdOf(jobId, 0), status: 'succeeded', result: { x: 1 } } });
+  t.match(changes[1], { kind: 'task', frame: { task_id: taskIdOf(jobId, 1), status: 'succeeded', result: { x: 2 } } });
+  t.match(changes[2], { kind: 'event', frame: { job_id: jobId, seq: backlog + 1 } });
   const terminal = changes.find((c) => c.kind === 'job');
-  t.match(terminal, { kind: 'job', frame: { job_id: 'j1', status: 'completed', result_persisted: true, completeness: { total_tasks: 2 } } });
+  t.match(terminal, { kind: 'job', frame: { job_id: jobId, status: 'completed', result_persisted: true, completeness: { total_tasks: 2 } } });
   t.same((terminal as { frame: JsonObject }).frame.aggregate_result, [{ x: 1 }, { x: 2 }], 'aggregated from the final tasks');
+  t.match(changes.at(-1), { kind: 'end', reason: 'terminal' });
   unsubscribe();
   t.equal(hub.watchedJobs, 0, 'nothing is watched once the last subscriber leaves');
 });
 
 t.test('another account’s job and a missing one are 404 job_not_found', async (t) => {
-  const fake = new FakeJobs();
-  fake.put('theirs', 'running', 0, 'other');
-  const hub = new JobWatchHub(fake, logger, POLL_MS);
-  t.teardown(() => hub.stop());
-  for (const id of ['theirs', 'missing']) {
-    const error = await hub.subscribe('acc', id, { tasks: false, events: false }, () => undefined).catch((e: unknown) => e);
+  const theirs = await submitJob([{ n: 1 }], 'acct_other');
+  const { hub } = startHub(t);
+  for (const id of [theirs, 'job_20260101_000000_missing']) {
+    const error = await hub.subscribe(ACCOUNT, id, { tasks: false, events: false }, () => undefined).catch((e: unknown) => e);
     t.ok(error instanceof ComputalotError && error.code === 'job_not_found' && error.httpStatus === 404, `${id}: 404 job_not_found`);
   }
   t.equal(hub.watchedJobs, 0);
+  const { snapshot, unsubscribe } = await hub.subscribe('acct_other', theirs, { tasks: false, events: false }, () => undefined);
+  t.equal(snapshot.job.job_id, theirs, 'the owning account sees it');
+  t.notOk('account_id' in snapshot.job, 'without the internal owner field');
+  unsubscribe();
 });
 
 t.test('subscribers of the same job share one read per poll', async (t) => {
-  const fake = new FakeJobs();
-  fake.put('j1', 'running', 0);
-  fake.put('j2', 'running', 0);
-  const hub = new JobWatchHub(fake, logger, POLL_MS);
-  t.teardown(() => hub.stop());
-  const subscriptions = await Promise.all(
-    ['j1', 'j1', 'j1', 'j2'].map((id) => hub.subscribe('acc', id, { tasks: false, events: false }, () => undefined)),
-  );
+  const [j1, j2] = await Promise.all([submitJob([{ n: 1 }]), submitJob([{ n: 1 }])]);
+  const { hub, reader } = startHub(t);
+  const subscriptions = await Promise.all([j1, j1, j1, j2].map((id) => hub.subscribe(ACCOUNT, id as string, { tasks: false, events: false }, () => undefined)));
   t.equal(hub.watchedJobs, 2);
-  const before = fake.reads.jobCalls;
+  const before = reader.jobReads.length;
   await new Promise((resolve) => setTimeout(resolve, POLL_MS * 10));
-  const polls = fake.reads.jobCalls - before;
-  t.ok(polls >= 3 && polls <= 12, `one batched job read per poll for both jobs and all subscribers (${polls} reads in 10 intervals)`);
+  const reads = reader.jobReads.slice(before);
+  t.ok(reads.length >= 3 && reads.length <= 12, `one job read per poll for all subscribers (${reads.length} reads in 10 intervals)`);
+  t.ok(
+    reads.every((ids) => ids.length === 2 && ids.includes(j1 as string) && ids.includes(j2 as string)),
+    'each read is one batch naming both jobs once',
+  );
+  t.equal(reader.taskViewsRead, 0, 'no task is read when nobody asked for tasks and the jobs run on');
   for (const subscription of subscriptions) subscription.unsubscribe();
 });
 
 t.test('a watch of an already terminal job reads its tasks once for the result surface', async (t) => {
-  const fake = new FakeJobs();
-  fake.put('done', 'completed', 3);
-  for (let i = 0; i < 3; i += 1) fake.setTask('done', i, { status: 'succeeded', result: { i } });
-  const hub = new JobWatchHub(fake, logger, POLL_MS);
-  t.teardown(() => hub.stop());
-  const { snapshot, unsubscribe } = await hub.subscribe('acc', 'done', { tasks: false, events: false }, () => undefined);
+  const jobId = await submitJob([{ n: 0 }, { n: 1 }, { n: 2 }]);
+  for (let i = 0; i < 3; i += 1) await toTask(jobId, i, { type: 'task.dispatched', workerId: 'w1' }, { type: 'task.succeeded', result: { i } });
+  await waitFor('the job completed', async () => (await jobView(jobId)).status === 'completed');
+  const { hub, reader } = startHub(t);
+  const { snapshot, unsubscribe } = await hub.subscribe(ACCOUNT, jobId, { tasks: false, events: false }, () => undefined);
   t.equal(snapshot.ended, true);
+  t.equal(snapshot.job.status, 'completed');
   t.same(snapshot.tasks, [], 'tasks were not asked for');
   t.same(snapshot.job.aggregate_result, [{ i: 0 }, { i: 1 }, { i: 2 }]);
-  t.equal(fake.reads.tasks, 3);
+  t.equal(reader.taskViewsRead, 3, 'each task read once');
+  await new Promise((resolve) => setTimeout(resolve, POLL_MS * 5));
+  t.equal(reader.jobReads.length, 1, 'an ended job is not polled again');
   unsubscribe();
+  t.equal(hub.watchedJobs, 0);
 });
 
 t.test('task reads per poll are bounded; active tasks come first', async (t) => {
@@ -168,14 +264,14 @@ t.test('task reads per poll are bounded; active tasks come first', async (t) => 
 });
 
 t.test('shutdown answers subscribers still waiting with 503', async (t) => {
-  const fake = new FakeJobs();
-  fake.put('j1', 'running', 0);
-  const hub = new JobWatchHub(fake, logger, 60_000);
-  // The first poll runs at once; stop before it resolves the waiter.
-  const waiting = hub.subscribe('acc', 'j1', { tasks: false, events: false }, () => undefined).catch((e: unknown) => e);
+  const jobId = await submitJob([{ n: 1 }]);
+  const { hub, reader } = startHub(t, 60_000);
+  // The first poll starts at once; stop before its read resolves the waiter.
+  const waiting = hub.subscribe(ACCOUNT, jobId, { tasks: false, events: false }, () => undefined).catch((e: unknown) => e);
+  t.equal(reader.jobReads.length, 1, 'the first read is in flight');
   hub.stop();
   const outcome = await waiting;
   t.ok(outcome instanceof ComputalotError && outcome.httpStatus === 503, 'waiting subscriber gets 503');
-  const late = await hub.subscribe('acc', 'j1', { tasks: false, events: false }, () => undefined).catch((e: unknown) => e);
+  const late = await hub.subscribe(ACCOUNT, jobId, { tasks: false, events: false }, () => undefined).catch((e: unknown) => e);
   t.ok(late instanceof ComputalotError && late.httpStatus === 503, 'a subscribe after stop gets 503');
 });

@@ -64,10 +64,12 @@ export class JobReader {
   async jobsByIds(accountId: string, jobIds: readonly string[]): Promise<(JsonObject | null)[]> {
     if (jobIds.length === 0) return [];
     const models = (await this.node.readModels(jobIds.map(jobRef))) as (JsonObject | null)[];
-    return Promise.all(jobIds.map((jobId, i) => {
-      const model = models[i];
-      return model && model.account_id === accountId ? this.specs.complete(jobId, publicJob(model)) : null;
-    }));
+    return Promise.all(
+      jobIds.map(async (jobId, i): Promise<JsonObject | null> => {
+        const model = models[i];
+        return model && model.account_id === accountId ? this.specs.complete(jobId, publicJob(model)) : null;
+      }),
+    );
   }
 
   /** Task views at `indices` of a job already known to be the caller's; null where a task does not exist yet. */
