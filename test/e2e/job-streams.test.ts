@@ -118,7 +118,8 @@ t.test('job, watch and project streams on a real controller', async (t) => {
 
     // While the task sleeps, its printed line is already visible.
     const tailOf = (frame: SseFrame) => String((frame.data.live_feedback as { output_tail?: string | null } | null)?.output_tail ?? '');
-    const live = await stream.next((f) => f.event === 'task' && f.data.status === 'running' && tailOf(f).includes('hello from solo'));
+    // Output and progress reach the task in separate reports: wait for a running frame that has both.
+    const live = await stream.next((f) => f.event === 'task' && f.data.status === 'running' && tailOf(f).includes('hello from solo') && f.data.latest_progress !== null);
     t.equal(live.data.job_id, id);
     t.equal(live.data.task_id, `${id}.t0`);
     t.equal(live.data.attempt, 1);

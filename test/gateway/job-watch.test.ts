@@ -9,7 +9,6 @@
  * agent would send.
  */
 import t, { type Test } from 'tap';
-import type { FastifyBaseLogger } from 'fastify';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,7 +68,8 @@ class CountingReader implements JobWatchReader {
   }
 }
 
-const node = await (async () => {
+/** One controller node with the product's actor kinds and job effects on an embedded store, shared by the tests. */
+const { node, jobReader } = await (async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'computalot-job-watch-'));
   const store = await EmbeddedStore.open({ dataDir, shardCount: 4 });
   const effectHandlers = new Map<string, EffectHandler>();
@@ -81,13 +81,13 @@ const node = await (async () => {
     await store.close();
     await rm(dataDir, { recursive: true, force: true });
   });
-  return Object.assign(node, { reader: new JobReader(node, store) });
+  return { node, jobReader: new JobReader(node, store) };
 })();
 
 /** A hub over a counting real reader; stopped, with its reads settled, when the test ends. */
 function startHub(tt: Test, pollMs = POLL_MS) {
-  const reader = new CountingReader(node.reader);
-  const hub = new JobWatchHub(reader, logger as FastifyBaseLogger, pollMs);
+  const reader = new CountingReader(jobReader);
+  const hub = new JobWatchHub(reader, logger, pollMs);
   tt.teardown(async () => {
     hub.stop();
     await reader.idle();
@@ -129,16 +129,10 @@ async function jobView(jobId: string): Promise<JsonObject> {
   return view as JsonObject;
 }
 
-/** Sends task events (as the scheduler and the agent would) for the task's current attempt. */
-async function toTask(jobId: string, index: number, ...events: (JsonObject & { type: string })[]): Promise<void> {
+/** Messages (as the scheduler and the agent would send them) naming the task's current attempt. */
+async function toTask(jobId: string, index: number, ...events: (JsonObject & { type: string })[]) {
   const attemptId = (await taskView(jobId, index)).attempt_id as string;
-  await node.send(events.map((event) => node.message(taskRef(taskIdOf(jobId, index)), { attemptId, ...event })));
-}
-
-/** Dispatches and starts a task; resolves once the job counts it as running. */
-async function startTask(jobId: string, index: number): Promise<void> {
-  await toTask(jobId, index, { type: 'task.dispatched', workerId: 'w1' }, { type: 'task.started' });
-  await waitFor(`task ${index} running`, async () => (await taskView(jobId, index)).status === 'running');
+  return events.map((event) => node.message(taskRef(taskIdOf(jobId, index)), { attemptId, ...event }));
 }
 
 function changesSeen(what: string, probe: () => boolean): Promise<true> {
@@ -147,9 +141,11 @@ function changesSeen(what: string, probe: () => boolean): Promise<true> {
 
 t.test('a subscriber gets a snapshot, then task, event and job changes, then the end', async (t) => {
   const jobId = await submitJob([{ n: 1 }, { n: 2 }]);
-  await startTask(jobId, 0);
-  await toTask(jobId, 0, { type: 'task.progress', progress: { pct: 10 }, outputTail: 'a' });
-  await waitFor('the first output', async () => ((await taskView(jobId, 0)).live_feedback as JsonObject).output_tail === 'a');
+  // Both tasks start in one send, so the job takes both starts in one step before anyone watches.
+  await node.send([
+    ...(await toTask(jobId, 0, { type: 'task.dispatched', workerId: 'w1' }, { type: 'task.started' }, { type: 'task.progress', progress: { pct: 10 }, outputTail: 'a' })),
+    ...(await toTask(jobId, 1, { type: 'task.dispatched', workerId: 'w2' }, { type: 'task.started' })),
+  ]);
   await waitFor('the job running', async () => (await jobView(jobId)).status === 'running');
   const { hub } = startHub(t);
 
@@ -162,7 +158,7 @@ t.test('a subscriber gets a snapshot, then task, event and job changes, then the
     snapshot.tasks.map((task) => [task.task_id, task.status]),
     [
       [taskIdOf(jobId, 0), 'running'],
-      [taskIdOf(jobId, 1), 'pending'],
+      [taskIdOf(jobId, 1), 'running'],
     ],
   );
   t.match(snapshot.tasks[0], { live_feedback: { output_tail: 'a' } });
@@ -171,24 +167,16 @@ t.test('a subscriber gets a snapshot, then task, event and job changes, then the
   t.equal(snapshot.ended, false);
   const backlog = snapshot.events.length;
 
-  await toTask(jobId, 0, { type: 'task.progress', progress: { pct: 50 }, outputTail: 'a\nb' });
+  await node.send(await toTask(jobId, 0, { type: 'task.progress', progress: { pct: 50 }, outputTail: 'a\nb' }));
   await changesSeen('the output change', () => changes.length > 0);
   t.match(changes[0], { kind: 'task', frame: { task_id: taskIdOf(jobId, 0), live_feedback: { output_tail: 'a\nb' } } });
   t.equal(changes.length, 1, 'only the task changed');
 
   // Both results in one send: the tasks commit together, then the job ends on their reports.
-  await startTask(jobId, 1);
-  console.error(changes.map((c) => c.kind));
   changes.length = 0;
-  const attempts = await Promise.all([taskView(jobId, 0), taskView(jobId, 1)]);
-  await node.send(
-    attempts.map((task, i) =>
-      node.message(taskRef(taskIdOf(jobId, i)), { type: 'task.succeeded', attemptId: task.attempt_id as string, result: { x: i + 1 } }),
-    ),
-  );
+  await node.send([...(await toTask(jobId, 0, { type: 'task.succeeded', result: { x: 1 } })), ...(await toTask(jobId, 1, { type: 'task.succeeded', result: { x: 2 } }))]);
   await changesSeen('the end', () => changes.some((c) => c.kind === 'end'));
   const kinds = changes.map((c) => c.kind);
-  console.error(kinds);
   t.same(kinds, ['task', 'task', 'event', 'job', 'end'], 'final tasks, then events, then the terminal job, then the end');
   t.match(changes[0], { kind: 'task', frame: { task_id: taskIdOf(jobId, 0), status: 'succeeded', result: { x: 1 } } });
   t.match(changes[1], { kind: 'task', frame: { task_id: taskIdOf(jobId, 1), status: 'succeeded', result: { x: 2 } } });
@@ -218,14 +206,14 @@ t.test('another account’s job and a missing one are 404 job_not_found', async 
 t.test('subscribers of the same job share one read per poll', async (t) => {
   const [j1, j2] = await Promise.all([submitJob([{ n: 1 }]), submitJob([{ n: 1 }])]);
   const { hub, reader } = startHub(t);
-  const subscriptions = await Promise.all([j1, j1, j1, j2].map((id) => hub.subscribe(ACCOUNT, id as string, { tasks: false, events: false }, () => undefined)));
+  const subscriptions = await Promise.all([j1, j1, j1, j2].map((id) => hub.subscribe(ACCOUNT, id, { tasks: false, events: false }, () => undefined)));
   t.equal(hub.watchedJobs, 2);
   const before = reader.jobReads.length;
   await new Promise((resolve) => setTimeout(resolve, POLL_MS * 10));
   const reads = reader.jobReads.slice(before);
   t.ok(reads.length >= 3 && reads.length <= 12, `one job read per poll for all subscribers (${reads.length} reads in 10 intervals)`);
   t.ok(
-    reads.every((ids) => ids.length === 2 && ids.includes(j1 as string) && ids.includes(j2 as string)),
+    reads.every((ids) => ids.length === 2 && ids.includes(j1) && ids.includes(j2)),
     'each read is one batch naming both jobs once',
   );
   t.equal(reader.taskViewsRead, 0, 'no task is read when nobody asked for tasks and the jobs run on');
@@ -234,7 +222,7 @@ t.test('subscribers of the same job share one read per poll', async (t) => {
 
 t.test('a watch of an already terminal job reads its tasks once for the result surface', async (t) => {
   const jobId = await submitJob([{ n: 0 }, { n: 1 }, { n: 2 }]);
-  for (let i = 0; i < 3; i += 1) await toTask(jobId, i, { type: 'task.dispatched', workerId: 'w1' }, { type: 'task.succeeded', result: { i } });
+  for (let i = 0; i < 3; i += 1) await node.send(await toTask(jobId, i, { type: 'task.dispatched', workerId: 'w1' }, { type: 'task.succeeded', result: { i } }));
   await waitFor('the job completed', async () => (await jobView(jobId)).status === 'completed');
   const { hub, reader } = startHub(t);
   const { snapshot, unsubscribe } = await hub.subscribe(ACCOUNT, jobId, { tasks: false, events: false }, () => undefined);
