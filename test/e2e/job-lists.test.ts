@@ -5,14 +5,12 @@
  * `GET /api/v1/jobs/:id/metrics`, and `PUT /api/v1/projects/:name/cancel-queued`.
  */
 import t from 'tap';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startComputalotProcess } from '../fixtures/controller-process.js';
+import { startDevPlatform, type Json } from '../helpers/job-api.js';
 import { packDirectory } from '../helpers/tarballs.js';
 import { waitFor } from '../helpers/wait.js';
-
-type Json = Record<string, unknown>;
 
 const RUNNER = `
 import json, os
@@ -23,20 +21,9 @@ json.dump({"x2": p.get("x", 0) * 2}, open(os.environ["COMPUTALOT_TASK_RESULT"], 
 const TERMINAL = ['completed', 'partial', 'failed', 'cancelled'];
 
 t.test('job and result lists, batch submit, metrics and cancel-queued', async (t) => {
-  const dataDir = await mkdtemp(join(tmpdir(), 'computalot-lists-'));
+  const { api } = await startDevPlatform(t, 'lists');
   const projectDir = await mkdtemp(join(tmpdir(), 'computalot-lists-project-'));
-  t.teardown(() => Promise.all([rm(dataDir, { recursive: true, force: true }), rm(projectDir, { recursive: true, force: true })]));
-  const dev = await startComputalotProcess(t, ['dev', '--port', '0', '--data-dir', dataDir, '--shards', '4'], { COMPUTALOT_LOG_LEVEL: 'warn' });
-  await waitFor('dev ready', () => dev.ready(), 20_000);
-  const token = (await readFile(join(dataDir, 'dev-api-key'), 'utf8')).trim();
-  const api = async (method: string, path: string, body?: unknown, raw?: Buffer) => {
-    const response = await fetch(`${dev.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(raw || body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
-    });
-    return { status: response.status, body: (await response.json()) as Json };
-  };
+  t.teardown(() => rm(projectDir, { recursive: true, force: true }));
   const manifest = JSON.stringify({ version: 1, runtime: { kind: 'oci', sandbox: 'gvisor', workdir: '/workspace' }, entrypoint: { command: ['python', 'run.py'] } });
   const files = { Dockerfile: 'FROM python:3.11-slim\nWORKDIR /workspace\nCOPY . .\n', 'computalot.project.json': manifest, 'run.py': RUNNER };
   for (const name of ['alpha', 'beta']) {

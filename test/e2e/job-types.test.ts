@@ -5,10 +5,10 @@
  * against values computed here.
  */
 import t from 'tap';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startComputalotProcess } from '../fixtures/controller-process.js';
+import { startDevPlatform } from '../helpers/job-api.js';
 import { packDirectory } from '../helpers/tarballs.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -36,20 +36,9 @@ interface ResultsBody {
 }
 
 t.test('sweep, map_reduce and keyed fan-out on real agents', async (t) => {
-  const dataDir = await mkdtemp(join(tmpdir(), 'computalot-types-'));
+  const { api } = await startDevPlatform(t, 'types');
   const projectDir = await mkdtemp(join(tmpdir(), 'computalot-types-project-'));
-  t.teardown(() => Promise.all([rm(dataDir, { recursive: true, force: true }), rm(projectDir, { recursive: true, force: true })]));
-  const dev = await startComputalotProcess(t, ['dev', '--port', '0', '--data-dir', dataDir, '--shards', '4'], { COMPUTALOT_LOG_LEVEL: 'warn' });
-  await waitFor('dev ready', () => dev.ready(), 20_000);
-  const token = (await readFile(join(dataDir, 'dev-api-key'), 'utf8')).trim();
-  const api = async (method: string, path: string, body?: unknown, raw?: Buffer) => {
-    const response = await fetch(`${dev.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(raw || body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
-    });
-    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-  };
+  t.teardown(() => rm(projectDir, { recursive: true, force: true }));
   await api('POST', '/api/v1/projects', { name: 'my-project', remote_dir: '/root/my-project' });
   const manifest = JSON.stringify({ version: 1, runtime: { kind: 'oci', sandbox: 'gvisor', workdir: '/workspace' }, entrypoint: { command: ['python', 'evaluate.py'] } });
   const push = await api('POST', '/api/v1/projects/my-project/push', undefined, packDirectory(projectDir, { Dockerfile: 'FROM python:3.11-slim\nWORKDIR /workspace\nCOPY . .\n', 'computalot.project.json': manifest, 'evaluate.py': EVALUATE }));

@@ -5,6 +5,8 @@
  * failed setup step means anything.
  */
 import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
 import { startComputalotProcess, type ControllerProcess } from '../fixtures/controller-process.js';
@@ -95,6 +97,19 @@ function hasBubblewrap(): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * `computalot dev` (embedded store, its own local agent) in a fresh data
+ * directory, with a client holding the dev API key it printed.
+ */
+export async function startDevPlatform(t: Test, name: string): Promise<{ dev: ControllerProcess; api: Api; dataDir: string }> {
+  const dataDir = await mkdtemp(join(tmpdir(), `computalot-${name}-`));
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+  const dev = await startComputalotProcess(t, ['dev', '--port', '0', '--data-dir', dataDir, '--shards', '4'], { COMPUTALOT_LOG_LEVEL: 'warn' });
+  await waitFor('dev ready', () => dev.ready(), 20_000);
+  const token = (await readFile(join(dataDir, 'dev-api-key'), 'utf8')).trim();
+  return { dev, api: apiClient(dev.url, token), dataDir };
 }
 
 /**
