@@ -90,6 +90,11 @@ export class ReadyQueues {
     return (await this.store.queueRemove(ReadyQueues.queueName(profile), [member])) === 1;
   }
 
+  /** Takes several attempts of one class in one store step; returns the members this caller won. */
+  async claimMany(profile: ResourceRequirements['profile'], members: readonly string[]): Promise<Set<string>> {
+    return new Set(await this.store.queueClaim(ReadyQueues.queueName(profile), members));
+  }
+
   async size(profile: ResourceRequirements['profile']): Promise<number> {
     return this.store.queueSize(ReadyQueues.queueName(profile));
   }

@@ -348,10 +348,15 @@ export class Scheduler implements AgentSessionHandler {
       return true;
     });
     if (picked.length === 0) return false;
-    const claimed = await Promise.all(picked.map((candidate) => this.queues.claim(candidate.attempt.requirements.profile, candidate.member)));
-    const won = picked.filter((candidate, i) => {
-      if (!claimed[i]) this.agents.release(workerId, candidate.attempt.attemptId); // another controller won it
-      return claimed[i];
+    // One claim per resource class for the whole pick, not one store call per attempt.
+    const claimed = new Set<string>();
+    for (const profile of profiles) {
+      const members = picked.filter((candidate) => candidate.attempt.requirements.profile === profile).map((candidate) => candidate.member);
+      if (members.length > 0) for (const member of await this.queues.claimMany(profile, members)) claimed.add(member);
+    }
+    const won = picked.filter((candidate) => {
+      if (!claimed.has(candidate.member)) this.agents.release(workerId, candidate.attempt.attemptId); // another controller won it
+      return claimed.has(candidate.member);
     });
     if (won.length === 0) return false;
     await this.node.send(

@@ -224,6 +224,12 @@ export interface Store {
   queuePop(queue: string, count: number): Promise<QueueItem[]>;
   queueRemove(queue: string, members: readonly string[]): Promise<number>;
   /**
+   * Removes `members` in one atomic step and returns those that were present,
+   * in the order given: each member is won by exactly one caller across all
+   * controllers (the scheduler's claim of ready attempts).
+   */
+  queueClaim(queue: string, members: readonly string[]): Promise<string[]>;
+  /**
    * Up to `count` items in score order after skipping `offset`, removing none.
    * Queues double as ordered indexes (an account's jobs, newest first), which
    * is what the offset is for.

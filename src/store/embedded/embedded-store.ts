@@ -264,6 +264,14 @@ export class EmbeddedStore implements Store {
     return present.length;
   }
 
+  async queueClaim(queue: string, members: readonly string[]): Promise<string[]> {
+    this.assertUsable();
+    const set = this.state.queues.get(queue);
+    const present = [...new Set(members)].filter((member) => set?.get(member) !== undefined);
+    if (present.length > 0) await this.persist([{ t: 'qDel', queue, members: present }]);
+    return present;
+  }
+
   async queuePeek(queue: string, count: number, offset = 0): Promise<QueueItem[]> {
     this.assertUsable();
     const skip = Math.max(0, Math.floor(offset));

@@ -231,6 +231,19 @@ export class RedisStore implements Store {
     return this.redis.zrem(this.keys.queue(queue), [...members]);
   }
 
+  async queueClaim(queue: string, members: readonly string[]): Promise<string[]> {
+    const unique = [...new Set(members)];
+    if (unique.length === 0) return [];
+    // One MULTI: atomic, one round trip, and a ZREM reply per member says who won it.
+    const key = this.keys.queue(queue);
+    const replies = (await unique.reduce((multi, member) => multi.zrem(key, member), this.redis.multi()).exec()) ?? [];
+    return unique.filter((_, i) => {
+      const [error, removed] = replies[i] ?? [null, 0];
+      if (error) throw error;
+      return removed === 1;
+    });
+  }
+
   async queuePeek(queue: string, count: number, offset = 0): Promise<QueueItem[]> {
     if (count <= 0) return [];
     const start = Math.max(0, Math.floor(offset));

@@ -39,6 +39,21 @@ export function coordinationConformance(t: Test, makeStore: MakeStore): void {
     t.equal(await store.queueSize('ready'), 0);
   });
 
+  t.test('queues: claim removes members at once and returns the ones this caller won', async (t) => {
+    const { store } = await openStore(t, makeStore);
+    await store.queuePush('ready', [
+      { member: 'a', score: 1 },
+      { member: 'b', score: 2 },
+      { member: 'c', score: 3 },
+    ]);
+    t.same(await store.queueClaim('ready', []), []);
+    t.same(await store.queueClaim('ready', ['c', 'zz', 'a', 'a']), ['c', 'a'], 'present members, in the order asked, each once');
+    t.same(await store.queuePeek('ready', 10), [{ member: 'b', score: 2 }], 'they are gone from the queue');
+    const [first, second] = await Promise.all([store.queueClaim('ready', ['b']), store.queueClaim('ready', ['b'])]);
+    t.same([...(first ?? []), ...(second ?? [])], ['b'], 'two racing claims: exactly one wins');
+    t.equal(await store.queueSize('ready'), 0);
+  });
+
   t.test('leases: acquire, renew, release, monotonic tokens', async (t) => {
     const { store } = await openStore(t, makeStore);
     const before = await store.now();
