@@ -1,3 +1,4 @@
+import { LOW_QUALITY_THRESHOLD } from '../actors/job/job.logic.js';
 import { stringOf, type JsonObject } from '../shared/json.js';
 
 /**
@@ -30,7 +31,6 @@ export interface Distribution {
   max: number | null;
 }
 
-const QUALITY_THRESHOLD = 0.5;
 const FINISHED = new Set(['succeeded', 'failed', 'cancelled', 'timed_out']);
 
 export function jobMetrics(job: JsonObject, tasks: readonly JsonObject[], now: number): JobMetrics {
@@ -79,7 +79,7 @@ export function jobMetrics(job: JsonObject, tasks: readonly JsonObject[], now: n
       scored: qualities.length,
       mean: qualities.length === 0 ? null : round(qualities.reduce((sum, q) => sum + q, 0) / qualities.length),
       min: qualities.length === 0 ? null : Math.min(...qualities),
-      below_threshold: qualities.filter((q) => q < QUALITY_THRESHOLD).length,
+      below_threshold: qualities.filter((q) => q < LOW_QUALITY_THRESHOLD).length,
     },
     wall_clock_s: jobCreated === null ? null : round((jobEnded - jobCreated) / 1000),
     throughput_tasks_per_s: activeSeconds === null || activeSeconds <= 0 ? null : round(finished / activeSeconds),

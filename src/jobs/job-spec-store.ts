@@ -1,4 +1,5 @@
 import type { JsonObject } from '../shared/json.js';
+import { BoundedCache } from '../shared/bounded-cache.js';
 import type { Store } from '../store/store.js';
 
 /**
@@ -25,7 +26,7 @@ const CACHE_SIZE = 2_000;
 const instances = new WeakMap<Store, JobSpecStore>();
 
 export class JobSpecStore {
-  private readonly cache = new Map<string, JsonObject | null>();
+  private readonly cache = new BoundedCache<JsonObject>(CACHE_SIZE);
 
   private constructor(private readonly store: Store) {}
 
@@ -54,16 +55,15 @@ export class JobSpecStore {
   async save(jobId: string, bulky: JsonObject): Promise<void> {
     if (Object.keys(bulky).length === 0) return;
     await this.store.kvSet(JobSpecStore.key(jobId), bulky);
-    this.remember(jobId, bulky);
+    this.cache.set(jobId, bulky);
   }
 
   /** The bulky part, or null when the job has none (or was submitted before parts were split). */
-  async load(jobId: string): Promise<JsonObject | null> {
-    if (this.cache.has(jobId)) return this.cache.get(jobId) ?? null;
-    const entry = await this.store.kvGet(JobSpecStore.key(jobId));
-    const bulky = entry !== null && typeof entry.value === 'object' && entry.value !== null && !Array.isArray(entry.value) ? entry.value : null;
-    this.remember(jobId, bulky);
-    return bulky;
+  load(jobId: string): Promise<JsonObject | null> {
+    return this.cache.getOrLoad(jobId, async () => {
+      const entry = await this.store.kvGet(JobSpecStore.key(jobId));
+      return entry !== null && typeof entry.value === 'object' && entry.value !== null && !Array.isArray(entry.value) ? entry.value : null;
+    });
   }
 
   /** `view` with the job's bulky fields merged back in. */
@@ -75,12 +75,5 @@ export class JobSpecStore {
   async delete(jobId: string): Promise<void> {
     this.cache.delete(jobId);
     await this.store.kvDelete(JobSpecStore.key(jobId));
-  }
-
-  private remember(jobId: string, bulky: JsonObject | null): void {
-    // A job that is not there yet must not be remembered as having no bulky part.
-    if (bulky === null) return;
-    if (this.cache.size >= CACHE_SIZE) this.cache.delete(this.cache.keys().next().value as string);
-    this.cache.set(jobId, bulky);
   }
 }

@@ -1,3 +1,4 @@
+import { JOB_TERMINAL_STATUSES } from '../actors/job/job.events.js';
 import type { JsonObject } from '../shared/json.js';
 
 /**
@@ -29,7 +30,7 @@ export interface JobTerminalNotice {
  */
 export type JobTerminalListener = (notice: JobTerminalNotice, effectId: string) => Promise<void>;
 
-const STATUSES = new Set(['completed', 'partial', 'failed', 'cancelled']);
+const STATUSES: ReadonlySet<string> = new Set(JOB_TERMINAL_STATUSES);
 
 export function readTerminalNotice(data: JsonObject): JobTerminalNotice | null {
   const jobId = typeof data.jobId === 'string' ? data.jobId : null;

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
 import { normaliseRequirements } from '../actors/shared/resources.js';
-import { jobRef, parseTaskId, taskRef, workerRef } from '../actors/shared/ids.js';
-import { effectiveSchema, scoreResult, type ResultSchema } from '../jobs/aggregate/index.js';
+import { parseTaskId, taskRef, workerRef } from '../actors/shared/ids.js';
+import { scoreResult } from '../jobs/aggregate/index.js';
 import { TASK_EFFECT } from '../actors/task/task.events.js';
 import { WORKER_EFFECT } from '../actors/worker/worker.events.js';
 import type { ControllerNode, EffectHandler, ExternalEffect } from '../actors/runtime/index.js';
@@ -11,7 +11,8 @@ import type { ControllerMessage, Heartbeat, ProjectPrepared, Register } from '..
 import { stringOf, type JsonObject } from '../shared/json.js';
 import type { MailboxMessage, Store } from '../store/store.js';
 import { appendTail, taskEventFromFinished, taskIdOfAttempt } from './agent-reports.js';
-import { buildDispatch, readJobDispatchInfo, type DispatchEffectData, type DispatchRevisionRef, type JobDispatchInfo, type RevisionResolver } from './dispatch.js';
+import { buildDispatch, type DispatchEffectData, type DispatchRevisionRef, type RevisionResolver } from './dispatch.js';
+import { JobFacts } from './job-facts.js';
 import { fits, subtract } from './capacity.js';
 import { AGENT_GROUP } from './job-effects.js';
 import { LocalAgentPool } from './local-agents.js';
@@ -34,9 +35,6 @@ export interface SchedulerOptions {
   /** Called when an agent reports a project revision's preparation state. */
   readonly onProjectPrepared?: (workerId: string, message: ProjectPrepared) => void;
 }
-
-/** Jobs whose result schema (and dispatch info) is kept in memory. */
-const RESULT_SCHEMA_CACHE_SIZE = 1_000;
 
 /** Candidates looked at per class per placement round. */
 const PEEK_DEPTH = 32;
@@ -67,9 +65,7 @@ export class Scheduler implements AgentSessionHandler {
   private readonly placeAgain = new Set<string>();
   /** `<workerId> <contentHash>` pairs already asked to prepare. */
   private readonly preparationAsked = new Set<string>();
-  private readonly resultSchemas = new Map<string, ResultSchema>();
-  /** Per job, what every dispatch of it repeats (runner command, project, …); bounded like `resultSchemas`. */
-  private readonly jobDispatchInfos = new Map<string, JobDispatchInfo>();
+  private readonly jobFacts: JobFacts;
   private poller: NodeJS.Timeout | undefined;
   /** Agent reports of this turn of the event loop, appended to the mailboxes in one call (see `sendBatched`). */
   private outgoing: { messages: MailboxMessage[]; sent: Promise<void> } | undefined;
@@ -81,6 +77,7 @@ export class Scheduler implements AgentSessionHandler {
     this.store = options.store;
     this.logger = options.logger.child({ component: 'scheduler' });
     this.queues = new ReadyQueues(options.store);
+    this.jobFacts = new JobFacts(options.node);
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 2_000;
     this.missedHeartbeatsAllowed = options.missedHeartbeatsAllowed ?? 3;
     this.pollIntervalMs = options.pollIntervalMs ?? 100;
@@ -202,7 +199,7 @@ export class Scheduler implements AgentSessionHandler {
    */
   private async scoreAndSend(task: { kind: string; id: string }, taskEvent: JsonObject & { type: string }, eventId: string): Promise<void> {
     if (taskEvent.type === 'task.succeeded') {
-      const schema = await this.resultSchemaOf(taskIdOfJob(task.id));
+      const schema = await this.jobFacts.resultSchema(taskIdOfJob(task.id));
       if (schema) {
         const score = scoreResult(taskEvent.result ?? null, schema);
         taskEvent = { ...taskEvent, resultQuality: score.quality, resultWarnings: score.warnings };
@@ -242,33 +239,6 @@ export class Scheduler implements AgentSessionHandler {
       this.revisionLookups.set(key, lookup);
     }
     return lookup;
-  }
-
-  /**
-   * A job's schema never changes after submit; a fan-out's thousands of
-   * results would otherwise read the same job view thousands of times.
-   */
-  private async resultSchemaOf(jobId: string): Promise<ResultSchema | undefined> {
-    const cached = this.resultSchemas.get(jobId);
-    if (cached) return cached;
-    const [job] = (await this.node.readModels([jobRef(jobId)])) as (JsonObject | null)[];
-    if (!job) return undefined;
-    const schema = effectiveSchema(stringOf(job.type, 'structured_runner'), job);
-    // Bounded: insertion order makes the first key the oldest job seen.
-    if (this.resultSchemas.size >= RESULT_SCHEMA_CACHE_SIZE) this.resultSchemas.delete(this.resultSchemas.keys().next().value as string);
-    this.resultSchemas.set(jobId, schema);
-    return schema;
-  }
-
-  /** A fan-out's thousands of dispatches would otherwise read (and parse) the same job view thousands of times. */
-  private async jobDispatchInfoOf(jobId: string): Promise<JobDispatchInfo | null> {
-    const cached = this.jobDispatchInfos.get(jobId);
-    if (cached) return cached;
-    const info = await readJobDispatchInfo(this.node, jobId);
-    if (!info) return null;
-    if (this.jobDispatchInfos.size >= RESULT_SCHEMA_CACHE_SIZE) this.jobDispatchInfos.delete(this.jobDispatchInfos.keys().next().value as string);
-    this.jobDispatchInfos.set(jobId, info);
-    return info;
   }
 
   /** Asks every local agent (or the named ones) to prepare a project revision ahead of jobs. */
@@ -418,7 +388,7 @@ export class Scheduler implements AgentSessionHandler {
 
   private async sendDispatch(session: AgentSession, data: DispatchEffectData): Promise<void> {
     const resolveRevision = this.options.resolveRevision ? (accountId: string, project: string) => this.resolveRevision(accountId, project) : undefined;
-    const dispatch = await buildDispatch((jobId) => this.jobDispatchInfoOf(jobId), data, resolveRevision);
+    const dispatch = await buildDispatch((jobId) => this.jobFacts.dispatchInfo(jobId), data, resolveRevision);
     this.askToPrepare(session, dispatch.accountId, dispatch.project, dispatch.contentHash, dispatch.tarballUrl);
     const message: ControllerMessage = { kind: { $case: 'dispatchTask', value: dispatch } };
     this.agents.hold(session.workerId, data.attemptId, normaliseRequirements(data.requirements), Date.now());

@@ -70,7 +70,11 @@ t.test('finished tasks are reported again from their read models; the job counts
   const reconcile = effectHandlers.get('job.reconcile_tasks');
   t.ok(reconcile, 'the handler is registered');
   await reconcile?.({ effectId: 'test-reconcile-1', kind: 'job.reconcile_tasks', data: { jobId, taskCount: 3, finishedCount: 1 }, source: jobRef(jobId), at: Date.now() });
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  // The repeats were really sent and applied (by their derived ids), only for the finished tasks.
+  const shard = node.router.shardOf(jobRef(jobId));
+  const sent = ['test-reconcile-1/t0', 'test-reconcile-1/t1'];
+  await waitFor('the re-sent reports applied', async () => (await store.filterApplied(shard, sent)).size === 2);
+  t.same([...(await store.filterApplied(shard, [...sent, 'test-reconcile-1/t2']))].sort(), sent, 'no report for the unfinished task');
   const after = await job();
   t.equal(after.summary.tasks.finished, 2, 'still two finished: a repeated report is not counted twice');
   t.equal(after.summary.tasks.cancelled, 2);

@@ -119,9 +119,11 @@ export type JobEvent =
   | JobQueueTimeoutEvent
   | JobRecoverEvent;
 
-/** Public job statuses. */
-export type JobStatus = 'planning' | 'queued' | 'running' | 'completed' | 'partial' | 'failed' | 'cancelled';
-export type JobTerminalStatus = 'completed' | 'partial' | 'failed' | 'cancelled';
+/** Public job statuses; the last four are terminal. */
+export const JOB_TERMINAL_STATUSES = ['completed', 'partial', 'failed', 'cancelled'] as const;
+export const JOB_STATUSES = ['planning', 'queued', 'running', ...JOB_TERMINAL_STATUSES] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+export type JobTerminalStatus = (typeof JOB_TERMINAL_STATUSES)[number];
 
 /** Effect kinds the job declares (`effect` action). */
 export const JOB_EFFECT = {

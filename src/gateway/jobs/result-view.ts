@@ -2,11 +2,12 @@
  * The canonical result surface of a job, shared by `GET /api/v1/results/:job_id`
  * and the terminal `job` frames of the SSE streams, so both always agree.
  */
+import { JOB_TERMINAL_STATUSES } from '../../actors/job/job.events.js';
 import { aggregateJob, type AggregateTask } from '../../jobs/aggregate/index.js';
 import { stringOf, type JsonObject } from '../../shared/json.js';
 
 /** Job statuses after which nothing about the job changes any more. */
-export const TERMINAL_JOB_STATUSES: ReadonlySet<string> = new Set(['completed', 'partial', 'failed', 'cancelled']);
+export const TERMINAL_JOB_STATUSES: ReadonlySet<string> = new Set(JOB_TERMINAL_STATUSES);
 
 /** Whether a public job view is in a terminal status. */
 export function isTerminalJob(job: JsonObject): boolean {

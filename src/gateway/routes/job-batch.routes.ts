@@ -17,6 +17,7 @@ import { ComputalotError } from '../../shared/errors.js';
 import type { JsonObject } from '../../shared/json.js';
 import { requireMember } from '../auth/principal.js';
 import { JobReader } from '../jobs/job-reader.js';
+import { settle } from '../jobs/settle.js';
 import { submitJob } from '../jobs/submit-job.js';
 import { jobSubmitSchema } from '../schemas/jobs.schema.js';
 import type { JobRoutesOptions } from './jobs.routes.js';
@@ -26,9 +27,6 @@ export const MAX_BATCH_JOBS = 200;
 const batchBodySchema = z.strictObject({
   jobs: z.array(z.unknown()).min(1, 'jobs must hold at least one job').max(MAX_BATCH_JOBS, `at most ${MAX_BATCH_JOBS} jobs per batch`),
 });
-
-/** How long the answer waits for accepted jobs to be applied (as `POST /api/v1/jobs` does). */
-const SETTLE_WAIT_MS = 3_000;
 
 /** A 10 MB body: 200 jobs with sizeable payloads. */
 const BATCH_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
@@ -70,12 +68,8 @@ export const jobBatchRoutes: FastifyPluginCallbackZod<JobRoutesOptions> = (app, 
     }
     // The submit events are durable already; like a single submit, wait briefly so the answer shows the jobs as they are.
     const acceptedIds = accepted.map((job) => job.id);
-    const deadline = Date.now() + SETTLE_WAIT_MS;
-    let views = await reader.jobsByIds(accountId, acceptedIds);
-    while (views.some((view) => view === null) && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-      views = await reader.jobsByIds(accountId, acceptedIds);
-    }
+    let views: (JsonObject | null)[] = [];
+    await settle(async () => (views = await reader.jobsByIds(accountId, acceptedIds)).every((view) => view !== null));
     // A job whose submit event is durable but not yet applied still answers with its id.
     const jobs = accepted.map((job, i): JsonObject => ({ index: job.index, ...(views[i] ?? { id: job.id, status: 'planning' }) }));
     const status = errors.length === 0 ? 201 : accepted.length > 0 ? 207 : 422;

@@ -8,11 +8,10 @@ import type { JobIndex, JobListScope } from '../../jobs/job-index.js';
 import { stringOf, type JsonObject } from '../../shared/json.js';
 import { requirePrincipal } from '../auth/principal.js';
 import { JobReader } from '../jobs/job-reader.js';
-import { resultView } from '../jobs/result-view.js';
-import { jobListQuerySchema, resultListQuerySchema, TERMINAL_STATUSES, type ResultListQuery } from '../schemas/job-lists.schema.js';
+import { isTerminalJob, resultView } from '../jobs/result-view.js';
+import { jobListQuerySchema, resultListQuerySchema, type ResultListQuery } from '../schemas/job-lists.schema.js';
 import type { JobRoutesOptions } from './jobs.routes.js';
 
-const TERMINAL = new Set<string>(TERMINAL_STATUSES);
 /** Tasks read per job when a result list includes them. */
 const RESULT_TASKS_PER_JOB = 1000;
 
@@ -83,7 +82,7 @@ async function findResultJobs(
 ): Promise<{ page: JsonObject[]; hasMore: boolean; truncated: boolean }> {
   if (query.user_id !== undefined && query.user_id !== accountId) return { page: [], hasMore: false, truncated: false };
   const matches = (job: JsonObject) =>
-    TERMINAL.has(stringOf(job.status)) &&
+    isTerminalJob(job) &&
     (query.status === undefined || query.status.includes(job.status as (typeof query.status)[number])) &&
     (query.project === undefined || job.project === query.project) &&
     (query.client_ref === undefined || job.client_ref === query.client_ref) &&

@@ -7,7 +7,8 @@ import { jobRef } from '../../actors/shared/ids.js';
 import { stringOf, type JsonObject } from '../../shared/json.js';
 import { requireMember, requirePrincipal } from '../auth/principal.js';
 import { JobReader, taskTotal } from '../jobs/job-reader.js';
-import { resultView } from '../jobs/result-view.js';
+import { isTerminalJob, resultView } from '../jobs/result-view.js';
+import { settle } from '../jobs/settle.js';
 import { submitJob, type SubmitDeps } from '../jobs/submit-job.js';
 import { cancelBodySchema, jobIdParamsSchema, jobSubmitSchema, resultParamsSchema, taskPageQuerySchema } from '../schemas/jobs.schema.js';
 import type { Store } from '../../store/store.js';
@@ -19,24 +20,15 @@ export interface JobRoutesOptions extends SubmitDeps {
 /** Tasks whose output `/output` joins. */
 const OUTPUT_TASKS = 1000;
 
-const TERMINAL = new Set(['completed', 'partial', 'failed', 'cancelled']);
-
-/** How long submit and cancel wait for the actor to apply the event before answering. */
-const SETTLE_WAIT_MS = 3_000;
 
 export const jobRoutes: FastifyPluginCallbackZod<JobRoutesOptions> = (app, options, done) => {
   const reader = new JobReader(options.node, options.store);
-
-  const waitFor = async (probe: () => Promise<boolean>) => {
-    const deadline = Date.now() + SETTLE_WAIT_MS;
-    while (!(await probe()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-  };
 
   app.post('/api/v1/jobs', { schema: { body: jobSubmitSchema } }, async (request, reply) => {
     const principal = requireMember(request);
     const { jobId } = await submitJob(options, principal.accountId, request.body);
     // The submit event is durable already; waiting lets the answer show the job as it is.
-    await waitFor(() => reader.exists(principal.accountId, jobId));
+    await settle(() => reader.exists(principal.accountId, jobId));
     const job = (await reader.exists(principal.accountId, jobId)) ? await reader.job(principal.accountId, jobId) : { id: jobId, status: 'planning' };
     return reply.code(201).send(job);
   });
@@ -79,10 +71,10 @@ export const jobRoutes: FastifyPluginCallbackZod<JobRoutesOptions> = (app, optio
   app.put('/api/v1/jobs/:id/cancel', { schema: { params: jobIdParamsSchema, body: cancelBodySchema } }, async (request) => {
     const principal = requireMember(request);
     const job = await reader.job(principal.accountId, request.params.id);
-    if (TERMINAL.has(stringOf(job.status))) return job;
+    if (isTerminalJob(job)) return job;
     const reason = request.body?.reason ?? 'cancelled by user';
     await options.node.send([options.node.message(jobRef(stringOf(job.id)), { type: 'job.cancel', reason })]);
-    await waitFor(async () => TERMINAL.has(stringOf((await reader.job(principal.accountId, stringOf(job.id))).status)));
+    await settle(async () => isTerminalJob(await reader.job(principal.accountId, stringOf(job.id))));
     return reader.job(principal.accountId, stringOf(job.id));
   });
 

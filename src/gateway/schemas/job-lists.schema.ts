@@ -4,9 +4,7 @@
  * silently clamped (the reference: "Malformed limit/offset → 422").
  */
 import { z } from 'zod';
-
-export const JOB_STATUSES = ['planning', 'queued', 'running', 'completed', 'partial', 'failed', 'cancelled'] as const;
-export const TERMINAL_STATUSES = ['completed', 'partial', 'failed', 'cancelled'] as const;
+import { JOB_STATUSES, JOB_TERMINAL_STATUSES as TERMINAL_STATUSES } from '../../actors/job/job.events.js';
 
 const integerText = (what: string) => z.string().regex(/^\d+$/, `expected ${what} as a whole number`).transform(Number);
 const limitParam = (max: number, fallback: number) =>
