@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { actorKinds } from '../../src/actors/index.js';
-import { ActorRouter } from '../../src/actors/runtime/index.js';
+import { ActorRouter, readViews } from '../../src/actors/runtime/index.js';
 import { jobRef } from '../../src/actors/shared/ids.js';
 import { CredentialService, storeActorMailbox } from '../../src/accounts/index.js';
 import { serveController } from '../../src/cli/commands/serve-controller.js';
@@ -157,7 +157,7 @@ export async function startBenchController(options: StartBenchControllerOptions)
     throw error;
   }
 
-  const readModels = (refs: readonly EntityRef[]) => observer.readReadModels(refs.map((ref) => ({ shard: router.shardOf(ref), ref })));
+  const readModels = (refs: readonly EntityRef[]) => readViews(observer, router, refs);
   return {
     url,
     grpcAddress,

@@ -99,10 +99,17 @@ export interface TimerSpec {
   readonly message: MailboxMessage;
 }
 
-/** Something to do after the commit: deliver a message or run a side effect. */
-export type OutboxItem =
+/** One thing to do after the commit: deliver a message or run a side effect. */
+export type SingleOutboxItem =
   | { readonly kind: 'message'; readonly message: MailboxMessage }
   | { readonly kind: 'effect'; readonly effectId: string; readonly effect: JsonValue };
+
+/**
+ * Something to do after the commit. A `batch` is what one commit declared,
+ * stored as one record: one outbox write and one delete per commit instead
+ * of one per item. The store keeps items opaque; only the relay looks inside.
+ */
+export type OutboxItem = SingleOutboxItem | { readonly kind: 'batch'; readonly items: readonly SingleOutboxItem[] };
 
 export interface OutboxRecord {
   readonly outboxId: string;
@@ -119,6 +126,11 @@ export interface CommitRequest {
   /** Mailbox entries of `shard` to acknowledge in the same atomic step. */
   readonly ack?: readonly string[];
   readonly outbox?: readonly OutboxItem[];
+  /**
+   * Messages for entities of `shard` itself, appended to its mailbox in the
+   * same atomic step (no outbox round trip). Each must name `shard`.
+   */
+  readonly send?: readonly MailboxMessage[];
   readonly scheduleTimers?: readonly TimerSpec[];
   readonly cancelTimers?: readonly string[];
 }

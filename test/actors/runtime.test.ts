@@ -149,6 +149,73 @@ function runtimeBehaviour(t: Test, makeStore: () => Promise<Store>) {
     t.equal(calls, 3);
   });
 
+  t.test('a failed effect in a batch is retried without running its siblings again', async (t) => {
+    const store = await makeStore();
+    const calls = { good: 0, bad: 0 };
+    const handler = async (effect: ExternalEffect) => {
+      const note = (effect.data as JsonObject).note as 'good' | 'bad';
+      calls[note]++;
+      if (note === 'bad' && calls.bad < 3) throw new Error('receiver down');
+    };
+    const n = node(store, { effectHandlers: new Map([['test.notify', handler]]) });
+    await n.start();
+    t.teardown(() => n.stop());
+    const ref = { kind: 'counter', id: 'pair' };
+    await n.send([n.message(ref, { type: 'counter.open' }), n.message(ref, { type: 'counter.notify', note: 'good' }), n.message(ref, { type: 'counter.notify', note: 'bad' })]);
+    await waitFor('bad effect succeeded', () => calls.bad >= 3);
+    await waitFor('outbox empty', async () => (await store.readOutbox(n.router.shardOf(ref), 10)).length === 0);
+    t.same(calls, { good: 1, bad: 3 });
+  });
+
+  t.test('applyNow commits on owned shards without the mailbox, once per event', async (t) => {
+    const store = await makeStore();
+    const n = node(store);
+    await n.start();
+    t.teardown(() => n.stop());
+    await waitFor('all shards owned', () => n.ownedShards().length === SHARDS);
+    const ids = Array.from({ length: 40 }, (_, i) => `direct${i}`);
+    const events = ids.flatMap((id) => [
+      n.message({ kind: 'counter', id }, { type: 'counter.open' }, `open-${id}`),
+      n.message({ kind: 'counter', id }, { type: 'counter.add', n: 3 }, `add-${id}`),
+      n.message({ kind: 'counter', id }, { type: 'counter.forward', to: 'sink', n: 1 }, `fwd-${id}`),
+    ]);
+    await n.send([n.message({ kind: 'counter', id: 'sink' }, { type: 'counter.open' }, 'open-sink')]);
+    await waitFor('sink', async () => (await counters(n, ['sink']))[0] ?? undefined);
+    await n.applyNow(events);
+    const applied = await counters(n, ids);
+    t.ok(applied.every((c) => c?.count === 3 && c.adds === 1), 'committed when applyNow resolves');
+    await n.applyNow(events.slice(0, 30));
+    t.ok((await counters(n, ids)).every((c) => c?.count === 3 && c.adds === 1), 'applying the same events again changes nothing');
+    await waitFor('forwards arrived', async () => (await counters(n, ['sink']))[0]?.count === ids.length);
+    t.equal((await counters(n, ['sink']))[0]?.adds, ids.length, 'the messages it declared were relayed once each');
+  });
+
+  t.test('applyNow sends to the mailbox what this node does not own', async (t) => {
+    const store = await makeStore();
+    const idle = node(store);
+    const m = idle.message({ kind: 'counter', id: 'elsewhere' }, { type: 'counter.open' }, 'open-elsewhere');
+    await idle.applyNow([m]);
+    t.equal(await store.mailboxDepth(m.shard), 1, 'queued for the owner');
+    const owner = node(store);
+    await owner.start();
+    t.teardown(() => owner.stop());
+    await waitFor('applied by the owner', async () => (await counters(owner, ['elsewhere']))[0]?.count === 0);
+  });
+
+  t.test('a derived read model is not stored, and is worked out when read', async (t) => {
+    const store = await makeStore();
+    const derivedKind = { ...counterKind, kind: 'dcounter', readModelStorage: 'derived' as const };
+    const n = node(store, { kinds: [counterKind, derivedKind] });
+    await n.start();
+    t.teardown(() => n.stop());
+    const ref = { kind: 'dcounter', id: 'd1' };
+    await n.send([n.message(ref, { type: 'counter.open' }), n.message(ref, { type: 'counter.add', n: 4 })]);
+    await waitFor('derived view', async () => ((await n.readModels([ref]))[0] as Counter | null)?.count === 4);
+    t.same(await store.readReadModels([{ shard: n.router.shardOf(ref), ref }]), [null], 'nothing stored beside the snapshot');
+    const [stored, derived, missing] = (await n.readModels([{ kind: 'counter', id: 'none' }, ref, { kind: 'dcounter', id: 'none' }])) as (Counter | null)[];
+    t.same([stored, derived?.count, missing], [null, 4, null], 'mixed kinds answer in order');
+  });
+
   t.test('a commit that loses a CAS race reloads and applies on top of the winner', async (t) => {
     const store = await makeStore();
     const target = { kind: 'counter', id: 'raced' };

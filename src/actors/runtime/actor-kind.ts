@@ -29,8 +29,16 @@ export interface ActorKind<TMachine extends AnyStateMachine = AnyStateMachine> {
    * logged, never retried). The creating event is consumed as the input.
    */
   inputFromCreateEvent(id: string, event: JsonObject & { type: string; at: number }): unknown;
-  /** The public view stored beside the snapshot; `undefined` keeps none. */
+  /** The entity's public view; `undefined` keeps none. */
   readModel?(state: PersistedActorState, id: string): JsonValue | undefined;
+  /**
+   * Where the public view lives. `stored` (the default): written beside the
+   * snapshot on every commit, for kinds read far more often than they change
+   * (jobs, accounts). `derived`: computed from the snapshot when read, for
+   * kinds of many entities each written several times and read in bulk
+   * rarely (tasks): it takes a second copy of every field out of each commit.
+   */
+  readonly readModelStorage?: 'stored' | 'derived';
   /** The event-log line for one applied event; default: state changes only. */
   logEntry?(event: JsonObject & { type: string; at: number }, before: PersistedActorState | null, after: PersistedActorState): EventLogEntry | undefined;
 }

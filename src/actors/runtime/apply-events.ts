@@ -1,4 +1,4 @@
-import type { EntityRef, EntityWrite, EventLogEntry, MailboxMessage, OutboxItem, StoredEntity, TimerSpec } from '../../store/store.js';
+import type { EntityRef, EntityWrite, EventLogEntry, MailboxMessage, SingleOutboxItem, StoredEntity, TimerSpec } from '../../store/store.js';
 import type { PersistedActorState } from './actor-kind.js';
 import { persistSnapshot, restoreSnapshot, startActor, stepActor } from './actor-state.js';
 import { declaredEffects } from './effects.js';
@@ -8,7 +8,7 @@ import type { ActorEvent, ActorRouter } from './router.js';
 export interface EntityChange {
   /** Absent when every event was dropped (no entity to create). */
   readonly write?: EntityWrite;
-  readonly outbox: OutboxItem[];
+  readonly outbox: SingleOutboxItem[];
   readonly scheduleTimers: TimerSpec[];
   readonly cancelTimers: string[];
   readonly appliedEventIds: string[];
@@ -60,7 +60,7 @@ export function applyEventsToEntity(router: ActorRouter, ref: EntityRef, stored:
   }
 
   if (persisted === null || change.appliedEventIds.length === 0) return change;
-  const readModel = kind.readModel?.(persisted, ref.id);
+  const readModel = kind.readModelStorage === 'derived' ? undefined : kind.readModel?.(persisted, ref.id);
   const write: EntityWrite = {
     ref,
     expectedVersion: stored?.version ?? 0,

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { JsonValue } from '../../shared/json.js';
 import type { EntityRef, MailboxDelivery, MailboxMessage, Store } from '../../store/store.js';
 import type { ActorKind } from './actor-kind.js';
+import { readViews } from './read-views.js';
 import { OutboxRelay, type EffectHandler } from './outbox-relay.js';
 import { ActorRouter, type ActorEvent } from './router.js';
 import { ShardOwnership } from './shard-ownership.js';
@@ -136,12 +137,33 @@ export class ControllerNode {
   }
 
   /**
+   * Applies events now on the shards this node owns, skipping the mailbox
+   * round trip (append, read, acknowledge); the rest are sent as usual.
+   * Resolves once every event is committed or durably queued. Events applied
+   * here may overtake ones already waiting in the mailbox, so this is for
+   * events whose order against those does not matter: creating the entities
+   * of a new job, which nothing else addresses yet.
+   */
+  async applyNow(messages: readonly MailboxMessage[]): Promise<void> {
+    const byShard = new Map<number, MailboxMessage[]>();
+    for (const message of messages) {
+      const list = byShard.get(message.shard);
+      if (list) list.push(message);
+      else byShard.set(message.shard, [message]);
+    }
+    for (const [shard, batch] of byShard) {
+      const applied = await this.processor.applyDirect(shard, batch);
+      if (applied === undefined) await this.send(batch);
+    }
+  }
+
+  /**
    * Public views of entities on any shard, in `refs` order; null where none
    * exists. Throws `UnknownActorKindError` for a kind this node was not given:
    * without its routing the entity's shard is unknown.
    */
   async readModels(refs: readonly EntityRef[]): Promise<(JsonValue | null)[]> {
-    return this.store.readReadModels(refs.map((ref) => ({ shard: this.router.shardOf(ref), ref })));
+    return readViews(this.store, this.router, refs);
   }
 
   private async ownershipRound(): Promise<void> {

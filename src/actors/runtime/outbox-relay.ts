@@ -1,9 +1,12 @@
 import type { Logger } from 'pino';
 import type { JsonValue } from '../../shared/json.js';
-import type { EntityRef, MailboxMessage, OutboxRecord, Store } from '../../store/store.js';
+import { BoundedCache } from '../../shared/bounded-cache.js';
+import type { EntityRef, MailboxMessage, OutboxItem, OutboxRecord, SingleOutboxItem, Store } from '../../store/store.js';
 
 /** Effects of distinct entities in flight at once while a batch's outbox is drained. */
 const EFFECT_CONCURRENCY = 64;
+/** Effect ids remembered as done while their record waits for a sibling's retry. */
+const COMPLETED_MEMORY = 100_000;
 
 /** A side effect a machine declared, as its handler receives it. */
 export interface ExternalEffect {
@@ -18,13 +21,31 @@ export interface ExternalEffect {
 /** Runs one kind of external effect. Must be idempotent by `effectId`. */
 export type EffectHandler = (effect: ExternalEffect) => Promise<void>;
 
+interface PendingEffect {
+  readonly outboxId: string;
+  readonly effectId: string;
+  readonly effect: JsonValue;
+}
+
+/** The items of a record: a batch's, or the record's one item. */
+export function outboxItemsOf(item: OutboxItem): readonly SingleOutboxItem[] {
+  return item.kind === 'batch' ? item.items : [item];
+}
+
 /**
  * Drains a shard's outbox after commit: messages go to their target
- * mailboxes, effects to their handlers, and only then is the outbox entry
- * deleted (fenced). A crash in between leaves the entry, so the next owner of
+ * mailboxes, effects to their handlers, and only then is the outbox record
+ * deleted (fenced). A crash in between leaves the record, so the next owner of
  * the shard delivers it again; receivers dedupe by event/effect id.
+ *
+ * A record may be a batch (everything one commit declared). It is deleted
+ * once all of its effects succeeded; while a failed one waits for the next
+ * sweep, its siblings that did run are remembered here so this process does
+ * not run them again (after a crash they may run twice, which handlers allow).
  */
 export class OutboxRelay {
+  private readonly completed = new BoundedCache<true>(COMPLETED_MEMORY);
+
   constructor(
     private readonly store: Store,
     private readonly handlers: ReadonlyMap<string, EffectHandler>,
@@ -34,32 +55,39 @@ export class OutboxRelay {
   async deliver(shard: number, fence: number, records: readonly OutboxRecord[]): Promise<void> {
     if (records.length === 0) return;
     const messages: MailboxMessage[] = [];
-    const done: string[] = [];
+    // One entity's effects run in order; different entities' run concurrently,
+    // so a fan-out's thousands of effects overlap their store round trips.
+    const bySource = new Map<string, PendingEffect[]>();
     for (const record of records) {
-      if (record.item.kind === 'message') {
-        messages.push(record.item.message);
-        done.push(record.outboxId);
+      for (const item of outboxItemsOf(record.item)) {
+        if (item.kind === 'message') {
+          messages.push(item.message);
+          continue;
+        }
+        if (this.completed.get(item.effectId)) continue;
+        const source = (item.effect as { source?: EntityRef } | null)?.source;
+        const key = source ? `${source.kind}\u0000${source.id}` : item.effectId;
+        let group = bySource.get(key);
+        if (!group) bySource.set(key, (group = []));
+        group.push({ outboxId: record.outboxId, effectId: item.effectId, effect: item.effect });
       }
     }
     if (messages.length > 0) await this.store.appendMailbox(messages);
-    // One entity's effects run in order; different entities' run concurrently,
-    // so a fan-out's thousands of effects overlap their store round trips.
-    const bySource = new Map<string, { outboxId: string; effectId: string; effect: JsonValue }[]>();
-    for (const record of records) {
-      if (record.item.kind !== 'effect') continue;
-      const source = (record.item.effect as { source?: EntityRef } | null)?.source;
-      const key = source ? `${source.kind}\u0000${source.id}` : record.outboxId;
-      let group = bySource.get(key);
-      if (!group) bySource.set(key, (group = []));
-      group.push({ outboxId: record.outboxId, effectId: record.item.effectId, effect: record.item.effect });
-    }
+
+    const failedRecords = new Set<string>();
+    const succeeded: PendingEffect[] = [];
     const pending = [...bySource.values()];
     const runGroups = async (): Promise<void> => {
       for (let group = pending.shift(); group !== undefined; group = pending.shift()) {
-        for (const item of group) if (await this.runEffect(item.effectId, item.effect)) done.push(item.outboxId);
+        for (const item of group) {
+          if (await this.runEffect(item.effectId, item.effect)) succeeded.push(item);
+          else failedRecords.add(item.outboxId);
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(EFFECT_CONCURRENCY, pending.length) }, runGroups));
+    for (const item of succeeded) if (failedRecords.has(item.outboxId)) this.completed.set(item.effectId, true);
+    const done = records.map((record) => record.outboxId).filter((outboxId) => !failedRecords.has(outboxId));
     if (done.length > 0) await this.store.deleteOutbox(shard, fence, done);
   }
 

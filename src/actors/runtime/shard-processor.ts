@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { CommitRequest, EntityRef, EntityWrite, MailboxDelivery, MailboxMessage, OutboxItem, Store, TimerSpec } from '../../store/store.js';
+import type { CommitRequest, EntityRef, EntityWrite, MailboxDelivery, MailboxMessage, OutboxItem, SingleOutboxItem, Store, TimerSpec } from '../../store/store.js';
 import { applyEventsToEntity } from './apply-events.js';
 import type { OutboxRelay } from './outbox-relay.js';
 import type { ActorRouter } from './router.js';
@@ -33,12 +33,32 @@ export class ShardProcessor {
 
   /** Returns the number of events applied (duplicates and drops excluded). */
   async process(shard: number, deliveries: readonly MailboxDelivery[]): Promise<number> {
+    const applied = await this.commitEvents(
+      shard,
+      deliveries.map((d) => d.message),
+      deliveries.map((d) => d.entryId),
+    );
+    // Not ours any more: the new owner reclaims the pending entries.
+    return applied ?? 0;
+  }
+
+  /**
+   * Applies `messages` (all addressed to `shard`) without their passing
+   * through the mailbox: the same load → transition → fenced commit → outbox
+   * path, acknowledging nothing. Undefined when this node does not own the
+   * shard (or lost it meanwhile): nothing was committed, send them instead.
+   */
+  async applyDirect(shard: number, messages: readonly MailboxMessage[]): Promise<number | undefined> {
+    return this.commitEvents(shard, messages, []);
+  }
+
+  private async commitEvents(shard: number, messages: readonly MailboxMessage[], ack: readonly string[]): Promise<number | undefined> {
     for (let attempt = 1; attempt <= MAX_COMMIT_ATTEMPTS; attempt++) {
       const fence = this.fences.fenceOf(shard);
-      if (fence === undefined) return 0; // not ours any more: the new owner reclaims the pending entries
+      if (fence === undefined) return undefined;
       // Redelivery is rare, so the first attempt skips the applied-id lookup and
       // lets the commit's own check catch a duplicate; later attempts look first.
-      const request = await this.buildCommit(shard, fence, deliveries, attempt > 1);
+      const request = await this.buildCommit(shard, fence, messages, ack, attempt > 1);
       const result = await this.store.commit(request.commit);
       if (result.ok) {
         const records = result.outboxIds.map((outboxId, i) => ({ outboxId, item: request.outbox[i] as OutboxItem }));
@@ -47,19 +67,18 @@ export class ShardProcessor {
       }
       if (result.reason === 'stale_fence') {
         this.fences.markLost(shard, 'commit rejected: stale fencing token');
-        return 0;
+        return undefined;
       }
       this.logger.debug({ shard, attempt, result }, 'commit lost a race; reloading');
     }
     throw new Error(`shard ${shard}: commit failed ${MAX_COMMIT_ATTEMPTS} times in a row`);
   }
 
-  private async buildCommit(shard: number, fence: number, deliveries: readonly MailboxDelivery[], lookUpApplied: boolean) {
-    const ack = deliveries.map((d) => d.entryId);
-    const alreadyApplied = lookUpApplied ? await this.store.filterApplied(shard, [...new Set(deliveries.map((d) => d.message.eventId))]) : new Set<string>();
+  private async buildCommit(shard: number, fence: number, messages: readonly MailboxMessage[], ack: readonly string[], lookUpApplied: boolean) {
+    const alreadyApplied = lookUpApplied ? await this.store.filterApplied(shard, [...new Set(messages.map((m) => m.eventId))]) : new Set<string>();
     const byEntity = new Map<string, { ref: EntityRef; messages: MailboxMessage[] }>();
     const seen = new Set<string>();
-    for (const { message } of deliveries) {
+    for (const message of messages) {
       // The same event may sit in the mailbox twice (an outbox replayed after a crash).
       if (alreadyApplied.has(message.eventId) || seen.has(message.eventId)) continue;
       seen.add(message.eventId);
@@ -74,7 +93,7 @@ export class ShardProcessor {
     const stored = await this.store.loadEntities(shard, groups.map((g) => g.ref));
     const writes: EntityWrite[] = [];
     const appliedEventIds: string[] = [];
-    const outbox: OutboxItem[] = [];
+    const outbox: SingleOutboxItem[] = [];
     const scheduleTimers: TimerSpec[] = [];
     const cancelTimers: string[] = [];
     groups.forEach((group, i) => {
@@ -88,7 +107,17 @@ export class ShardProcessor {
       scheduleTimers.push(...change.scheduleTimers);
       cancelTimers.push(...change.cancelTimers);
     });
-    const commit: CommitRequest = { shard, fence, writes, appliedEventIds, ack, outbox, scheduleTimers, cancelTimers };
-    return { commit, outbox, appliedCount: appliedEventIds.length };
+    // Messages to this shard's own entities (a task telling its job) go
+    // straight into its mailbox with the commit; everything else the batch
+    // declared is one outbox record: one write now and one delete after delivery.
+    const send: MailboxMessage[] = [];
+    const relayed: SingleOutboxItem[] = [];
+    for (const item of outbox) {
+      if (item.kind === 'message' && item.message.shard === shard) send.push(item.message);
+      else relayed.push(item);
+    }
+    const records: OutboxItem[] = relayed.length > 1 ? [{ kind: 'batch', items: relayed }] : relayed;
+    const commit: CommitRequest = { shard, fence, writes, appliedEventIds, ack, outbox: records, send, scheduleTimers, cancelTimers };
+    return { commit, outbox: records, appliedCount: appliedEventIds.length };
   }
 }

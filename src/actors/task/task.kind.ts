@@ -117,4 +117,6 @@ export const taskKind: ActorKind<TaskMachine> = {
   },
   inputFromCreateEvent: taskInputFromCreateEvent,
   readModel: taskReadModel,
+  // A task is written three or more times and listed rarely: its view is worked out when read.
+  readModelStorage: 'derived',
 };

@@ -93,4 +93,6 @@ export const workerKind: ActorKind<WorkerMachine> = {
   },
   inputFromCreateEvent: workerInputFromCreateEvent,
   readModel: workerReadModel,
+  // Rewritten with every allocation and release of a busy agent, read by operators now and then.
+  readModelStorage: 'derived',
 };

@@ -64,18 +64,33 @@ export function heartbeatDeadline(config: Pick<WorkerInput, 'heartbeatIntervalMs
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
 
 export function freeCapacity(capacity: WorkerCapacity, allocations: readonly Allocation[]): FreeCapacity {
-  const used = new Set(allocations.flatMap((a) => a.gpuIndexes));
+  // One pass: a busy agent holds a hundred allocations and this runs on every event.
+  let cpu = 0;
+  let memoryMb = 0;
+  let storageGb = 0;
+  let usedGpus: Set<number> | undefined;
+  for (const a of allocations) {
+    cpu += a.cpu;
+    memoryMb += a.memoryMb;
+    storageGb += a.storageGb;
+    if (a.gpuIndexes.length > 0) for (const index of a.gpuIndexes) (usedGpus ??= new Set()).add(index);
+  }
   return {
-    cpu: round3(capacity.cpu - allocations.reduce((sum, a) => sum + a.cpu, 0)),
-    memoryMb: capacity.memoryMb - allocations.reduce((sum, a) => sum + a.memoryMb, 0),
-    storageGb: round3(capacity.storageGb - allocations.reduce((sum, a) => sum + a.storageGb, 0)),
-    gpus: capacity.gpus.filter((gpu) => !used.has(gpu.index)),
+    cpu: round3(capacity.cpu - cpu),
+    memoryMb: capacity.memoryMb - memoryMb,
+    storageGb: round3(capacity.storageGb - storageGb),
+    gpus: usedGpus === undefined ? capacity.gpus : capacity.gpus.filter((gpu) => !usedGpus.has(gpu.index)),
   };
 }
 
 export function hasRoomForMinimalTask(context: WorkerContext): boolean {
-  const free = freeCapacity(context.capacity, context.allocations);
-  return free.cpu >= MINIMAL_TASK.cpu && free.memoryMb >= MINIMAL_TASK.memoryMb;
+  let cpu = 0;
+  let memoryMb = 0;
+  for (const a of context.allocations) {
+    cpu += a.cpu;
+    memoryMb += a.memoryMb;
+  }
+  return round3(context.capacity.cpu - cpu) >= MINIMAL_TASK.cpu && context.capacity.memoryMb - memoryMb >= MINIMAL_TASK.memoryMb;
 }
 
 /**
@@ -86,8 +101,7 @@ export function hasRoomForMinimalTask(context: WorkerContext): boolean {
  */
 export function allocate(context: WorkerContext, taskId: string, attemptId: string, req: ResourceRequirements, at: number): Allocation[] {
   if (context.allocations.some((a) => a.attemptId === attemptId)) return context.allocations;
-  const free = freeCapacity(context.capacity, context.allocations);
-  const gpuIndexes = free.gpus
+  const gpuIndexes = req.gpuCount === 0 ? [] : freeCapacity(context.capacity, context.allocations).gpus
     .filter((gpu) => gpu.memoryMb >= req.gpuMemoryMb)
     .sort((a, b) => a.memoryMb - b.memoryMb || a.index - b.index)
     .slice(0, req.gpuCount)

@@ -2,6 +2,7 @@ import { shardLeaseName, type CommitRequest, type CommitResult, type EventLogRec
 import type { Mutation } from './mutations.js';
 import { entityKey, type StoreState } from './state.js';
 import { formatStreamId, nextStreamId } from './stream-id.js';
+import { planAppends } from './mailbox-plan.js';
 
 /**
  * A fence is good only while the shard's lease is live and carries exactly
@@ -29,6 +30,9 @@ type CommitRefusal = Exclude<CommitResult, { ok: true }>;
  */
 export function planCommit(state: StoreState, request: CommitRequest, now: number): CommitPlan | CommitRefusal {
   const { shard } = request;
+  for (const message of request.send ?? []) {
+    if (message.shard !== shard) throw new RangeError(`A commit on shard ${shard} cannot append to shard ${message.shard}'s mailbox; use the outbox`);
+  }
   if (isFenceStale(state, shard, request.fence, now)) return { ok: false, reason: 'stale_fence' };
   for (const write of request.writes) {
     const actualVersion = state.entities.get(entityKey(write.ref.kind, write.ref.id))?.version ?? 0;
@@ -75,5 +79,6 @@ export function planCommit(state: StoreState, request: CommitRequest, now: numbe
   for (const timer of request.scheduleTimers ?? []) {
     mutations.push({ t: 'timerSet', shard, timerId: timer.timerId, dueAt: timer.dueAt, message: timer.message });
   }
+  mutations.push(...planAppends(state, (request.send ?? []).map((message) => ({ shard, message })), now));
   return { mutations, outboxIds };
 }

@@ -111,7 +111,9 @@ export class EmbeddedStore implements Store {
     this.assertShard(request.shard);
     const plan = planCommit(this.state, request, Date.now());
     if ('ok' in plan) return plan;
-    await this.persist(plan.mutations);
+    const durable = this.persist(plan.mutations);
+    if (request.send && request.send.length > 0) this.waiters.notify([request.shard]);
+    await durable;
     return { ok: true, outboxIds: plan.outboxIds };
   }
 

@@ -19,6 +19,7 @@ export function encodeCommit(keys: RedisKeys, request: CommitRequest, appliedRet
   const outbox = request.outbox ?? [];
   const cancels = request.cancelTimers ?? [];
   const schedules = request.scheduleTimers ?? [];
+  const sends = request.send ?? [];
 
   const args: ScriptArg[] = [
     String(request.fence),
@@ -30,6 +31,7 @@ export function encodeCommit(keys: RedisKeys, request: CommitRequest, appliedRet
     outbox.length,
     cancels.length,
     schedules.length,
+    sends.length,
   ];
   for (const write of request.writes) {
     const log = write.log ?? [];
@@ -59,6 +61,10 @@ export function encodeCommit(keys: RedisKeys, request: CommitRequest, appliedRet
       throw new RangeError(`Timer ${timer.timerId} targets shard ${timer.message.shard} but is scheduled on shard ${shard}`);
     }
     args.push(timer.timerId, timer.dueAt, JSON.stringify(timer.message));
+  }
+  for (const message of sends) {
+    if (message.shard !== shard) throw new RangeError(`A commit on shard ${shard} cannot append to shard ${message.shard}'s mailbox; use the outbox`);
+    args.push(JSON.stringify(message));
   }
 
   return {

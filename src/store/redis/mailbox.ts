@@ -65,9 +65,18 @@ export class RedisMailbox {
     // COUNT applies per stream: asking every shard for `count` would fetch up to
     // shards × count entries to keep `count`. A fair share per stream (with a
     // floor, so one busy shard still drains in large bites) keeps reads near `count`.
-    const perStream = Math.max(MIN_PER_STREAM, Math.ceil(count / shards.length));
-    const reply = await this.readGroup(shards, consumer, Math.min(count, perStream), blockMs);
-    const deliveries = parseReadReply(reply, this.shardOfStream(shards)).sort(compareDeliveries);
+    const perStream = Math.min(count, Math.max(MIN_PER_STREAM, Math.ceil(count / shards.length)));
+    const streams = this.shardOfStream(shards);
+    const deliveries = parseReadReply(await this.readGroup(shards, consumer, perStream, blockMs), streams);
+    // A stream that filled its share may hold far more (a big job's shard):
+    // top it up without blocking, so one hot shard still drains in batches
+    // of about `count`, and the read stays near `count` in total.
+    const full = fullShards(deliveries, perStream);
+    if (full.length > 0 && deliveries.length < count) {
+      const topUp = Math.ceil((count - deliveries.length) / full.length);
+      deliveries.push(...parseReadReply(await this.readGroup(full, consumer, topUp, 0), streams));
+    }
+    deliveries.sort(compareDeliveries);
     if (deliveries.length > count) {
       // Appended, not replaced: a concurrent read of the same consumer may have left some too.
       this.surplus.set(consumer, [...(this.surplus.get(consumer) ?? []), ...deliveries.slice(count)]);
@@ -196,9 +205,17 @@ function parseEntries(shard: number, entries: unknown[]): MailboxDelivery[] {
 /** Smallest per-stream COUNT of a multi-shard read. */
 const MIN_PER_STREAM = 32;
 
+/** Shards that delivered `share` entries or more: they may have more waiting. */
+function fullShards(deliveries: readonly MailboxDelivery[], share: number): number[] {
+  const perShard = new Map<number, number>();
+  for (const { shard } of deliveries) perShard.set(shard, (perShard.get(shard) ?? 0) + 1);
+  return [...perShard].filter(([, n]) => n >= share).map(([shard]) => shard);
+}
+
 /** Oldest first across shards: stream ids are `<ms>-<seq>`. */
 function compareDeliveries(a: MailboxDelivery, b: MailboxDelivery): number {
-  const [aMs = 0, aSeq = 0] = a.entryId.split('-').map(Number);
-  const [bMs = 0, bSeq = 0] = b.entryId.split('-').map(Number);
-  return aMs - bMs || aSeq - bSeq || a.shard - b.shard;
+  if (a.entryId === b.entryId) return a.shard - b.shard;
+  const aDash = a.entryId.indexOf('-');
+  const bDash = b.entryId.indexOf('-');
+  return Number(a.entryId.slice(0, aDash)) - Number(b.entryId.slice(0, bDash)) || Number(a.entryId.slice(aDash + 1)) - Number(b.entryId.slice(bDash + 1)) || a.shard - b.shard;
 }

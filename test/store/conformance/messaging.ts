@@ -75,6 +75,24 @@ export function messagingConformance(t: Test, makeStore: MakeStore): void {
     t.same(await store.reclaimMailbox(3, 'c2'), []);
   });
 
+  t.test('commit appends messages to its own shard mailbox atomically', async (t) => {
+    const { store } = await openStore(t, makeStore);
+    const fence = await ownShard(t, store, 2);
+    const ping = message(2, 'local-1', ref('job'), { type: 'job.task_finished', index: 7 });
+    const ok = await store.commit({ shard: 2, fence, writes: [{ ref: ref('task'), expectedVersion: 0, snapshot: {} }], send: [ping, message(2, 'local-2', ref('job'))] });
+    t.same(ok, { ok: true, outboxIds: [] }, 'no outbox record for a local send');
+    const delivered = await store.readMailbox([2], 'c1', { count: 10, blockMs: 100 });
+    t.same(eventIds(delivered), ['local-1', 'local-2'], 'appended in order with the commit');
+    t.same(delivered[0]?.message, ping, 'message round-trips');
+
+    const conflict = await store.commit({ shard: 2, fence, writes: [{ ref: ref('task'), expectedVersion: 0, snapshot: {} }], send: [message(2, 'lost')] });
+    t.equal(conflict.ok, false);
+    const stale = await store.commit({ shard: 2, fence: fence + 1, writes: [], send: [message(2, 'stale')] });
+    t.same(stale, { ok: false, reason: 'stale_fence' });
+    t.same(await store.readMailbox([2], 'c1', { count: 10, blockMs: 50 }), [], 'a refused commit appends nothing');
+    await t.rejects(store.commit({ shard: 2, fence, writes: [], send: [message(3, 'elsewhere')] }), RangeError, 'another shard goes through the outbox');
+  });
+
   t.test('outbox: written by commit, read in order, deleted with the fence', async (t) => {
     const { store } = await openStore(t, makeStore);
     const fence = await ownShard(t, store, 1);

@@ -6,7 +6,8 @@
     2. every entity is at its expected version (absent = 0),
     3. no applied event id was applied before.
   Then writes snapshots, read models, event-log lines, applied ids, acks,
-  outbox items and timers, and trims applied ids older than the retention.
+  outbox items, timers and messages to the shard's own mailbox, and trims
+  applied ids older than the retention.
 
   Input:
     KEYS[1] lease hash of `shard:<n>` (field `token`)
@@ -25,12 +26,14 @@
     ARGV[7] number of outbox items       (O)
     ARGV[8] number of timers to cancel   (C)
     ARGV[9] number of timers to schedule (S)
+    ARGV[10] number of messages to append to this shard's mailbox (M)
     then W writes, each:
       entity key, read-model key, event-log key, expected version, snapshot JSON,
       read-model op ('keep' | 'set' | 'delete'), read-model JSON (or ''),
       number of log lines L, then L log-line JSONs
     then A event ids, K mailbox entry ids, O outbox item JSONs,
-    C timer ids to cancel, S timers to schedule as (timer id, dueAt, message JSON).
+    C timer ids to cancel, S timers to schedule as (timer id, dueAt, message JSON),
+    M message JSONs for KEYS[3].
     Every key in ARGV is in KEYS[1]'s hash slot (built by keys.ts).
 
   Output:
@@ -50,10 +53,11 @@ local retentionMs = tonumber(ARGV[2])
 local group = ARGV[3]
 local nWrites, nApplied, nAcks = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local nOutbox, nCancel, nSchedule = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+local nSend = tonumber(ARGV[10])
 
 -- Validation pass: remember where each write starts, write nothing.
 local writeStarts = {}
-local pos = 10
+local pos = 11
 for i = 1, nWrites do
   writeStarts[i] = pos
   local actual = tonumber(redis.call('HGET', ARGV[pos], 'v') or '0')
@@ -119,6 +123,11 @@ end
 for i = schedulePos, schedulePos + nSchedule * 3 - 1, 3 do
   redis.call('ZADD', timersKey, ARGV[i + 1], ARGV[i])
   redis.call('HSET', timerMessagesKey, ARGV[i], ARGV[i + 2])
+end
+
+local sendPos = schedulePos + nSchedule * 3
+for i = sendPos, sendPos + nSend - 1 do
+  redis.call('XADD', mailboxKey, '*', 'm', ARGV[i])
 end
 
 return result
