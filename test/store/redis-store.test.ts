@@ -195,6 +195,9 @@ t.test('with appendonly, committed state survives kill -9 of redis-server', asyn
   t.ok(committed.ok);
   await store.appendMailbox([{ eventId: 'm', target: ref, shard: 2, event: { type: 'x' } }]);
   await store.kvSet('durable-key', 'v');
+  // With fsync every second Redis may answer before it writes the AOF when a
+  // background fsync is slow (a loaded machine); kill -9 keeps only what it wrote.
+  await aofWritten(durable.path);
 
   await durable.kill9();
   await durable.restart();
@@ -213,3 +216,18 @@ t.test('with appendonly, committed state survives kill -9 of redis-server', asyn
     'the first store reconnected by itself',
   );
 });
+
+/** Resolves once the server's AOF buffer is empty: every acknowledged write is in the file (the OS has it). */
+async function aofWritten(path: string): Promise<void> {
+  const probe = new Redis({ path });
+  try {
+    for (let i = 0; i < 500; i++) {
+      const info = await probe.info('persistence');
+      if (/aof_buffer_length:0\r?\n/.test(info)) return;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    throw new Error('the AOF buffer never emptied');
+  } finally {
+    probe.disconnect();
+  }
+}

@@ -1,4 +1,5 @@
-import { assign, assertEvent, enqueueActions, setup } from 'xstate';
+import { assertEvent, enqueueActions, setup } from 'xstate';
+import { assign } from '../runtime/fast-assign.js';
 import type { JsonObject } from '../../shared/json.js';
 import { effectActions } from '../runtime/effects.js';
 import { jobRef } from '../shared/ids.js';

@@ -39,6 +39,13 @@ export interface ActorKind<TMachine extends AnyStateMachine = AnyStateMachine> {
    * rarely (tasks): it takes a second copy of every field out of each commit.
    */
   readonly readModelStorage?: 'stored' | 'derived';
+  /**
+   * Context fields whose value is usually this: left out of stored snapshots
+   * while they hold it and put back on load (`context-defaults.ts`). Arrays
+   * here must be empty and are shared, which is safe because contexts are
+   * only ever replaced, never mutated.
+   */
+  readonly contextDefaults?: Readonly<JsonObject>;
   /** The event-log line for one applied event; default: state changes only. */
   logEntry?(event: JsonObject & { type: string; at: number }, before: PersistedActorState | null, after: PersistedActorState): EventLogEntry | undefined;
 }

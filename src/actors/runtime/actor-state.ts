@@ -74,7 +74,12 @@ function pureStep(machine: AnyStateMachine, step: (scope: MachineScope) => AnySn
 
 /** Creates an actor's first snapshot from its input; returns entry actions too. */
 export function startActor(machine: AnyStateMachine, input: unknown): TransitionOutcome {
-  return pureStep(machine, (scope) => machine.getInitialSnapshot(scope, input));
+  const outcome = pureStep(machine, (scope) => machine.getInitialSnapshot(scope, input));
+  // XState builds the first context with its own assign, whose Object.assign
+  // leaves V8 a dictionary-mode object (see fast-assign.ts); a spread copy is
+  // a fast one again for every later step and for JSON.stringify.
+  const context = { ...(outcome.snapshot.context as JsonObject) };
+  return { snapshot: { ...outcome.snapshot, context }, actions: outcome.actions };
 }
 
 /** One pure step: no I/O, no clock; the actions are returned, never executed. */

@@ -2,6 +2,7 @@ import type { EntityRef, EntityWrite, EventLogEntry, MailboxMessage, SingleOutbo
 import type { PersistedActorState } from './actor-kind.js';
 import { persistSnapshot, restoreSnapshot, startActor, stepActor } from './actor-state.js';
 import { declaredEffects } from './effects.js';
+import { compactState, expandState } from './context-defaults.js';
 import type { ActorEvent, ActorRouter } from './router.js';
 
 /** Everything one entity's batch of events turns into; committed as one unit. */
@@ -33,8 +34,8 @@ export function scopedTimerId(ref: EntityRef, timerId: string): string {
 export function applyEventsToEntity(router: ActorRouter, ref: EntityRef, stored: StoredEntity | null, messages: readonly MailboxMessage[]): EntityChange {
   const kind = router.kindOf(ref);
   const change: EntityChange = { outbox: [], scheduleTimers: [], cancelTimers: [], appliedEventIds: [], droppedEventIds: [] };
-  let snapshot = stored ? restoreSnapshot(kind.machine, stored.snapshot as unknown as PersistedActorState) : null;
-  let persisted: PersistedActorState | null = stored ? (stored.snapshot as unknown as PersistedActorState) : null;
+  let persisted: PersistedActorState | null = stored ? expandState(kind, stored.snapshot as unknown as PersistedActorState) : null;
+  let snapshot = persisted ? restoreSnapshot(kind.machine, persisted) : null;
   const log: EventLogEntry[] = [];
 
   for (const message of messages) {
@@ -64,7 +65,7 @@ export function applyEventsToEntity(router: ActorRouter, ref: EntityRef, stored:
   const write: EntityWrite = {
     ref,
     expectedVersion: stored?.version ?? 0,
-    snapshot: persisted as unknown as EntityWrite['snapshot'],
+    snapshot: compactState(kind, persisted) as unknown as EntityWrite['snapshot'],
     ...(readModel !== undefined ? { readModel } : {}),
     ...(log.length > 0 ? { log } : {}),
   };

@@ -2,6 +2,7 @@ import type { JsonValue } from '../../shared/json.js';
 import type { EntityRef, Store } from '../../store/store.js';
 import type { PersistedActorState } from './actor-kind.js';
 import type { ActorRouter } from './router.js';
+import { expandState } from './context-defaults.js';
 
 /**
  * Public views of entities on any shard, in `refs` order; null where none
@@ -30,7 +31,8 @@ export async function readViews(store: Store, router: ActorRouter, refs: readonl
     const loading = store.loadEntities(shard, indices.map(refAt)).then((entities) =>
       entities.forEach((entity, j) => {
         if (entity === null) return;
-        const view = router.kindOf(entity.ref).readModel?.(entity.snapshot as unknown as PersistedActorState, entity.ref.id);
+        const kind = router.kindOf(entity.ref);
+        const view = kind.readModel?.(expandState(kind, entity.snapshot as unknown as PersistedActorState), entity.ref.id);
         views[indices[j] as number] = view ?? null;
       }),
     );

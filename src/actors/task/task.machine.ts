@@ -1,4 +1,5 @@
-import { and, assign, assertEvent, enqueueActions, not, setup } from 'xstate';
+import { and, assertEvent, enqueueActions, not, setup } from 'xstate';
+import { assign } from '../runtime/fast-assign.js';
 import { effectActions } from '../runtime/effects.js';
 import { jobRef, workerRef } from '../shared/ids.js';
 import { tail } from '../shared/json-fields.js';

@@ -1,4 +1,5 @@
-import { assign, assertEvent, enqueueActions, not, setup } from 'xstate';
+import { assertEvent, enqueueActions, not, setup } from 'xstate';
+import { assign } from '../runtime/fast-assign.js';
 import { effectActions } from '../runtime/effects.js';
 import { taskRef } from '../shared/ids.js';
 import { normaliseRequirements } from '../shared/resources.js';

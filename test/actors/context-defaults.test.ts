@@ -1,0 +1,32 @@
+import t from 'tap';
+import { taskKind, taskInputFromCreateEvent } from '../../src/actors/task/task.kind.js';
+import { compactState, expandState } from '../../src/actors/runtime/context-defaults.js';
+import { persistSnapshot, startActor, stepActor } from '../../src/actors/runtime/actor-state.js';
+import { counterKind } from '../fixtures/counter-kind.js';
+
+const input = taskInputFromCreateEvent('job_cd.t3', { type: 'task.create', at: 1_000, jobId: 'job_cd', index: 3, payload: { seed: 7 }, priority: 'high', maxRetries: 2 });
+if (!input) throw new Error('no input');
+const created = startActor(taskKind.machine, input).snapshot;
+const dispatchedEvent = { type: 'task.dispatched', at: 2_000, attemptId: 'job_cd.t3.a1', workerId: 'wrk_1' };
+const dispatched = stepActor(taskKind.machine, created, dispatchedEvent).snapshot;
+
+t.test('a task snapshot is stored without its default fields and loads back whole', async (t) => {
+  for (const [name, snapshot] of [['created', created], ['dispatched', dispatched]] as const) {
+    const full = persistSnapshot(snapshot);
+    const stored = compactState(taskKind, full);
+    t.ok(Object.keys(stored.context).length < Object.keys(full.context).length / 2, `${name}: fewer than half the fields stored`);
+    t.notOk('result' in stored.context, `${name}: null result left out`);
+    t.equal(stored.context.priority, 'high', `${name}: a non-default value is kept`);
+    t.equal(stored.context.maxRetries, 2, `${name}: a non-default count is kept`);
+    t.same(JSON.parse(JSON.stringify(expandState(taskKind, JSON.parse(JSON.stringify(stored)) as typeof stored))), JSON.parse(JSON.stringify(full)), `${name}: round trip through JSON is exact`);
+  }
+  const stored = compactState(taskKind, persistSnapshot(dispatched));
+  t.equal((stored.context.attempts as unknown[]).length, 1, 'a non-empty array is kept');
+  t.equal(stored.context.workerId, 'wrk_1');
+});
+
+t.test('kinds without defaults are stored as they are', async (t) => {
+  const state = { value: 'open', context: { count: 0, adds: 0, reminded: 0 }, status: 'active' as const };
+  t.equal(compactState(counterKind, state), state);
+  t.equal(expandState(counterKind, state), state);
+});
