@@ -219,7 +219,7 @@ export class Scheduler implements AgentSessionHandler {
       const sent = new Promise<void>((resolve, reject) =>
         setImmediate(() => {
           this.outgoing = undefined;
-          this.node.send(messages).then(resolve, reject);
+          this.node.applyNow(messages).then(resolve, reject);
         }),
       );
       this.outgoing = { messages, sent };
@@ -329,7 +329,7 @@ export class Scheduler implements AgentSessionHandler {
       return claimed.has(candidate.member);
     });
     if (won.length === 0) return false;
-    await this.node.send(
+    await this.node.applyNow(
       won.map(({ attempt }) => this.node.message(taskRef(attempt.taskId), { type: 'task.dispatched', attemptId: attempt.attemptId, workerId }, `dispatched:${attempt.attemptId}`)),
     );
     return true;

@@ -202,6 +202,35 @@ function runtimeBehaviour(t: Test, makeStore: () => Promise<Store>) {
     await waitFor('applied by the owner', async () => (await counters(owner, ['elsewhere']))[0]?.count === 0);
   });
 
+  t.test('applyNow falls back to the mailbox when its direct commit fails', async (t) => {
+    const store = await makeStore();
+    let failures = 1;
+    const flaky = new Proxy(store, {
+      get(obj, prop, receiver) {
+        if (prop === 'commit') {
+          return async (request: CommitRequest) => {
+            if (failures > 0 && request.writes.some((w) => w.ref.id === 'bumpy')) {
+              failures--;
+              throw new Error('store hiccup');
+            }
+            return obj.commit(request);
+          };
+        }
+        const value: unknown = Reflect.get(obj, prop, receiver);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(obj) : value;
+      },
+    });
+    const n = node(flaky);
+    await n.start();
+    t.teardown(() => n.stop());
+    await waitFor('all shards owned', () => n.ownedShards().length === SHARDS);
+    const ref = { kind: 'counter', id: 'bumpy' };
+    await n.applyNow([n.message(ref, { type: 'counter.open' }, 'open-bumpy'), n.message(ref, { type: 'counter.add', n: 2 }, 'add-bumpy')]);
+    t.equal(failures, 0, 'the direct commit failed');
+    await waitFor('applied through the mailbox', async () => (await counters(n, ['bumpy']))[0]?.count === 2);
+    t.equal((await counters(n, ['bumpy']))[0]?.adds, 1, 'once');
+  });
+
   t.test('a derived read model is not stored, and is worked out when read', async (t) => {
     const store = await makeStore();
     const derivedKind = { ...counterKind, kind: 'dcounter', readModelStorage: 'derived' as const };

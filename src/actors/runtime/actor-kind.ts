@@ -1,6 +1,7 @@
 import type { AnyStateMachine } from 'xstate';
 import type { EventLogEntry } from '../../store/store.js';
 import type { JsonObject, JsonValue } from '../../shared/json.js';
+import type { ContextStorage } from './context-storage.js';
 
 /** What the runtime persists for one entity: enough to rebuild the XState snapshot. */
 export interface PersistedActorState {
@@ -39,13 +40,8 @@ export interface ActorKind<TMachine extends AnyStateMachine = AnyStateMachine> {
    * rarely (tasks): it takes a second copy of every field out of each commit.
    */
   readonly readModelStorage?: 'stored' | 'derived';
-  /**
-   * Context fields whose value is usually this: left out of stored snapshots
-   * while they hold it and put back on load (`context-defaults.ts`). Arrays
-   * here must be empty and are shared, which is safe because contexts are
-   * only ever replaced, never mutated.
-   */
-  readonly contextDefaults?: Readonly<JsonObject>;
+  /** How the context is stored when not as it is (`context-storage.ts`): tasks leave default fields out. */
+  readonly contextStorage?: ContextStorage;
   /** The event-log line for one applied event; default: state changes only. */
   logEntry?(event: JsonObject & { type: string; at: number }, before: PersistedActorState | null, after: PersistedActorState): EventLogEntry | undefined;
 }

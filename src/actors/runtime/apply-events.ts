@@ -2,7 +2,7 @@ import type { EntityRef, EntityWrite, EventLogEntry, MailboxMessage, SingleOutbo
 import type { PersistedActorState } from './actor-kind.js';
 import { persistSnapshot, restoreSnapshot, startActor, stepActor } from './actor-state.js';
 import { declaredEffects } from './effects.js';
-import { compactState, expandState } from './context-defaults.js';
+import { compactState, expandState } from './context-storage.js';
 import type { ActorEvent, ActorRouter } from './router.js';
 
 /** Everything one entity's batch of events turns into; committed as one unit. */

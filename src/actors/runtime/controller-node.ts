@@ -142,7 +142,8 @@ export class ControllerNode {
    * Resolves once every event is committed or durably queued. Events applied
    * here may overtake ones already waiting in the mailbox, so this is for
    * events whose order against those does not matter: creating the entities
-   * of a new job, which nothing else addresses yet.
+   * of a new job, which nothing else addresses yet, or an agent's reports,
+   * which the task machine orders itself.
    */
   async applyNow(messages: readonly MailboxMessage[]): Promise<void> {
     const byShard = new Map<number, MailboxMessage[]>();
@@ -152,7 +153,15 @@ export class ControllerNode {
       else byShard.set(message.shard, [message]);
     }
     for (const [shard, batch] of byShard) {
-      const applied = await this.processor.applyDirect(shard, batch);
+      let applied: number | undefined;
+      try {
+        applied = await this.processor.applyDirect(shard, batch);
+      } catch (error) {
+        // Lost commit races, or a relay that failed after its commit: the
+        // mailbox retries for as long as it takes, and a copy of an event
+        // that did commit is recognised by its id there.
+        this.logger.warn({ err: error, shard, events: batch.length }, 'direct apply failed; sending through the mailbox');
+      }
       if (applied === undefined) await this.send(batch);
     }
   }

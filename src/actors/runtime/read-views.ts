@@ -2,7 +2,7 @@ import type { JsonValue } from '../../shared/json.js';
 import type { EntityRef, Store } from '../../store/store.js';
 import type { PersistedActorState } from './actor-kind.js';
 import type { ActorRouter } from './router.js';
-import { expandState } from './context-defaults.js';
+import { expandState } from './context-storage.js';
 
 /**
  * Public views of entities on any shard, in `refs` order; null where none

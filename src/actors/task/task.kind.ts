@@ -6,45 +6,11 @@ import { normaliseRequirements, requirementsToJson } from '../shared/resources.j
 import type { TaskInput, TaskPriority } from './task.events.js';
 import type { TaskContext } from './task.logic.js';
 import { taskMachine, type TaskMachine } from './task.machine.js';
+import { TASK_DEFAULTS, taskContextStorage } from './task.storage.js';
 
-/** Defaults for omitted `task.create` fields, in seconds. */
-export const TASK_DEFAULTS = {
-  timeoutS: 600,
-  graceS: 30,
-  startTimeoutS: 900,
-  maxRetries: 0,
-} as const;
 
 const PRIORITIES: readonly TaskPriority[] = ['high', 'normal', 'low'];
 
-const NO_ITEMS: readonly never[] = Object.freeze([]);
-
-/** What most of a task's fields hold for most of its life; stored snapshots leave these out. */
-const TASK_CONTEXT_DEFAULTS = {
-  timeoutS: TASK_DEFAULTS.timeoutS,
-  graceS: TASK_DEFAULTS.graceS,
-  startTimeoutS: TASK_DEFAULTS.startTimeoutS,
-  maxRetries: TASK_DEFAULTS.maxRetries,
-  priority: 'normal',
-  blocked: false,
-  attempt: 1,
-  workerId: null,
-  attempts: NO_ITEMS,
-  latestProgress: null,
-  result: null,
-  resultQuality: null,
-  resultWarnings: NO_ITEMS,
-  outputTail: null,
-  error: null,
-  failureKind: null,
-  exitCode: null,
-  cancelReason: null,
-  outcome: null,
-  retryDueAt: null,
-  firstStartedAt: null,
-  finishedAt: null,
-  runtimeMs: 0,
-} as unknown as JsonObject;
 
 /**
  * Builds the task's input from `task.create`. The id must be `<jobId>.t<index>`
@@ -148,5 +114,5 @@ export const taskKind: ActorKind<TaskMachine> = {
   readModel: taskReadModel,
   // A task is written three or more times and listed rarely: its view is worked out when read.
   readModelStorage: 'derived',
-  contextDefaults: TASK_CONTEXT_DEFAULTS,
+  contextStorage: taskContextStorage,
 };

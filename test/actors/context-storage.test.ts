@@ -1,6 +1,6 @@
 import t from 'tap';
 import { taskKind, taskInputFromCreateEvent } from '../../src/actors/task/task.kind.js';
-import { compactState, expandState } from '../../src/actors/runtime/context-defaults.js';
+import { compactState, expandState } from '../../src/actors/runtime/context-storage.js';
 import { persistSnapshot, startActor, stepActor } from '../../src/actors/runtime/actor-state.js';
 import { counterKind } from '../fixtures/counter-kind.js';
 
