@@ -16,6 +16,7 @@
 import t from 'tap';
 import { createProject, expectStatus, pythonProjectFiles, startClusterPlatform, submitJob, waitForJob, type Api, type Json } from '../helpers/job-api.js';
 import { waitFor } from '../helpers/wait.js';
+import * as reference from '../fixtures/reference-jobs.js';
 
 /** Journey 2 (options A, B): echoes the payload and scores it. Batches answer per item. */
 const EVALUATE = `
@@ -109,50 +110,11 @@ t.test('reference journeys 2, 5, 6 and 7 on a real agent', async (t) => {
 
   // Everything is submitted first and awaited after: the agent works through one queue.
   const started = Date.now();
-  const optionB = await submitJob(api, {
-    type: 'structured_runner',
-    runner_command: ['python', 'evaluate.py'],
-    fan_out: {
-      items: [
-        { params: [0.1, 0.5, 0.3], generation: 12 },
-        { params: [0.2, 0.4, 0.6], generation: 12 },
-        { params: [0.3, 0.3, 0.1], generation: 12 },
-      ],
-    },
-    project: 'my-proj',
-  });
-  const optionC = await submitJob(api, {
-    type: 'structured_runner',
-    runner_command: ['python', 'simulate.py'],
-    payload: { total_seeds: 10000 },
-    fan_out: { chunks: 20, range_field: 'total_seeds', total: 10000 },
-    merge_strategy: 'collect',
-    project: 'my-ml-project',
-    timeout_s: 1800,
-  });
+  const optionB = await submitJob(api, reference.optionB);
+  const optionC = await submitJob(api, reference.optionC);
   // Option A's body as the reference prints it, batch_size included.
-  const batchedBy = await submitJob(api, {
-    type: 'structured_runner',
-    runner_command: ['python', 'evaluate.py'],
-    payload: { models: ['model-a', 'model-b', 'model-c', 'model-d'], config: { n_trials: 100 } },
-    fan_out: { by: 'models', batch_size: 2 },
-    merge_strategy: 'keyed',
-    project: 'my-ml-project',
-    timeout_s: 600,
-  });
-  const batchedItems = await submitJob(api, {
-    type: 'structured_runner',
-    runner_command: ['python', 'evaluate.py'],
-    fan_out: {
-      items: [
-        { params: [0.1, 0.5, 0.3], generation: 12 },
-        { params: [0.2, 0.4, 0.6], generation: 12 },
-        { params: [0.3, 0.3, 0.1], generation: 12 },
-      ],
-      batch_per_task: 2,
-    },
-    project: 'my-proj',
-  });
+  const batchedBy = await submitJob(api, { ...reference.optionA, fan_out: { ...reference.optionA.fan_out, batch_size: 2 } });
+  const batchedItems = await submitJob(api, { ...reference.optionB, fan_out: { ...reference.optionB.fan_out, batch_per_task: 2 } });
   // A weighted fan-out whose value_field `edge` is published as `avg_edge`; chunk 600 fails.
   const weighted = await submitJob(api, {
     type: 'structured_runner',
@@ -186,30 +148,8 @@ t.test('reference journeys 2, 5, 6 and 7 on a real agent', async (t) => {
     return view.status === 'planning' ? undefined : view;
   });
   const step1Early = await expectStatus(200, api('GET', `/api/v1/jobs/${step1}`), 'read step 1 after step 2');
-  const benchmark = await submitJob(api, {
-    type: 'benchmark',
-    runner_command: ['python', 'evaluate.py'],
-    project: 'my-project',
-    candidates: {
-      strategy_a: { model: 'gpt4', temperature: 0.7 },
-      strategy_b: { model: 'claude', temperature: 0.5 },
-      baseline: { model: 'random' },
-    },
-    shared_payload: { dataset: 'test_set_v3', n_trials: 100 },
-    replicas: 3,
-    replica_vary: { field: 'seed_base', stride: 1000 },
-    rank_by: 'score',
-    timeout_s: 1800,
-  });
-  const journey7 = await submitJob(api, {
-    type: 'map_reduce',
-    runner_command: ['python', 'evaluate_seeds.py'],
-    project: 'my-project',
-    payload: { strategy: 'momentum' },
-    split: { field: 'seed', start: 0, total: 10000, chunks: 50 },
-    reduce: { total_pnl: 'sum', sharpe_ratio: 'weighted_avg:sample_count', max_drawdown: 'max' },
-    timeout_s: 7200,
-  });
+  const benchmark = await submitJob(api, { ...reference.journey6, replica_vary: { field: 'seed_base', stride: 1000 } });
+  const journey7 = await submitJob(api, reference.journey7);
   const everyOperator = await submitJob(api, {
     type: 'map_reduce',
     runner_command: ['python', 'evaluate_seeds.py'],

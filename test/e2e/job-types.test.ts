@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { startDevPlatform } from '../helpers/job-api.js';
 import { packDirectory } from '../helpers/tarballs.js';
 import { waitFor } from '../helpers/wait.js';
+import * as reference from '../fixtures/reference-jobs.js';
 
 /** One runner for every job: echoes its payload and computes deterministic scores from it. */
 const EVALUATE = `
@@ -53,16 +54,7 @@ t.test('sweep, map_reduce and keyed fan-out on real agents', async (t) => {
   };
 
   // Journey 3, verbatim apart from the project name.
-  const sweep = await submit({
-    type: 'sweep',
-    runner_command: ['python', 'evaluate.py'],
-    project: 'my-project',
-    parameters: { learning_rate: [0.001, 0.01, 0.1], batch_size: [32, 64, 128] },
-    fixed_payload: { dataset: 'cifar10', epochs: 5 },
-    rank_by: 'accuracy',
-    rank_order: 'desc',
-    timeout_s: 3600,
-  });
+  const sweep = await submit({ ...reference.journey3, project: 'my-project' });
   t.equal(sweep.status, 'completed');
   t.equal(sweep.tasks.length, 9, '3 × 3 combinations');
   t.same(sweep.tasks[0]?.payload, { learning_rate: 0.001, batch_size: 32, dataset: 'cifar10', epochs: 5, _sweep_idx: 0, _sweep_params: { learning_rate: 0.001, batch_size: 32 } });
@@ -95,15 +87,7 @@ t.test('sweep, map_reduce and keyed fan-out on real agents', async (t) => {
   t.equal(mapReduce.summary.reduced?.max_drawdown, 0.1);
 
   // Journey 2 option A, keyed.
-  const fanOut = await submit({
-    type: 'structured_runner',
-    runner_command: ['python', 'evaluate.py'],
-    payload: { models: ['model-a', 'model-b', 'model-c', 'model-d'], config: { n_trials: 100 } },
-    fan_out: { by: 'models' },
-    merge_strategy: 'keyed',
-    project: 'my-project',
-    timeout_s: 600,
-  });
+  const fanOut = await submit({ ...reference.optionA, project: 'my-project' });
   t.equal(fanOut.tasks.length, 4);
   t.same(fanOut.tasks[0]?.payload, { models: 'model-a', config: { n_trials: 100 } }, 'each task gets one item');
   t.same(Object.keys(fanOut.aggregate_result).sort(), ['model-a', 'model-b', 'model-c', 'model-d'], 'results keyed by item');

@@ -10,6 +10,7 @@ import { planFanOut } from '../../src/scheduler/planning/fan-out.js';
 import { planSweep } from '../../src/scheduler/planning/sweep.js';
 import { planMapReduce } from '../../src/scheduler/planning/map-reduce.js';
 import { planBenchmark } from '../../src/scheduler/planning/benchmark.js';
+import { journey3, journey6, journey7, journey7Ranges, optionA, optionB, optionC } from '../fixtures/reference-jobs.js';
 
 type Ok = Extract<PlanOutcome, { ok: true }>;
 
@@ -44,16 +45,6 @@ function oneError(t: Test, jobType: string, spec: JsonObject, field: string, pat
 }
 
 // ---------------------------------------------------------------- structured_runner
-
-const optionA = {
-  type: 'structured_runner',
-  runner_command: ['python', 'evaluate.py'],
-  payload: { models: ['model-a', 'model-b', 'model-c', 'model-d'], config: { n_trials: 100 } },
-  fan_out: { by: 'models' },
-  merge_strategy: 'keyed',
-  project: 'my-ml-project',
-  timeout_s: 600,
-} satisfies JsonObject;
 
 t.test('structured_runner without fan_out: one task, the payload', async (t) => {
   const plan = ok(planTasks('structured_runner', { payload: { a: 1 } }));
@@ -108,19 +99,6 @@ t.test('fan_out.by keys of non-string items', async (t) => {
   sameJson(t, plan.payloads[2], { xs: { a: 1 } });
 });
 
-const optionB = {
-  type: 'structured_runner',
-  runner_command: ['python', 'evaluate.py'],
-  fan_out: {
-    items: [
-      { params: [0.1, 0.5, 0.3], generation: 12 },
-      { params: [0.2, 0.4, 0.6], generation: 12 },
-      { params: [0.3, 0.3, 0.1], generation: 12 },
-    ],
-  },
-  project: 'my-proj',
-} satisfies JsonObject;
-
 t.test('Option B: fan_out.items → each item verbatim', async (t) => {
   const plan = ok(planTasks('structured_runner', optionB));
   t.equal(plan.payloads.length, 3, 'creates 3 tasks');
@@ -137,16 +115,6 @@ t.test('Option B batched: {items: [...], _batch}', async (t) => {
   ]);
   sameJson(t, plan.tasks ?? [], [{ batch: { index: 0, start: 0, count: 2 } }, { batch: { index: 1, start: 2, count: 1 } }]);
 });
-
-const optionC = {
-  type: 'structured_runner',
-  runner_command: ['python', 'simulate.py'],
-  payload: { total_seeds: 10000 },
-  fan_out: { chunks: 20, range_field: 'total_seeds', total: 10000 },
-  merge_strategy: 'collect',
-  project: 'my-ml-project',
-  timeout_s: 1800,
-} satisfies JsonObject;
 
 t.test('Option C: 20 chunks of 10000 → payload ∪ {start, count}', async (t) => {
   const plan = ok(planTasks('structured_runner', optionC));
@@ -258,17 +226,6 @@ t.test('merge_strategy prerequisites', async (t) => {
 
 // ---------------------------------------------------------------- sweep
 
-const journey3 = {
-  type: 'sweep',
-  runner_command: ['python', 'evaluate.py'],
-  project: 'my-ml-project',
-  parameters: { learning_rate: [0.001, 0.01, 0.1], batch_size: [32, 64, 128] },
-  fixed_payload: { dataset: 'cifar10', epochs: 5 },
-  rank_by: 'accuracy',
-  rank_order: 'desc',
-  timeout_s: 3600,
-} satisfies JsonObject;
-
 t.test('Journey 3: 3×3 sweep → 9 tasks, the reference payload exactly', async (t) => {
   const plan = ok(planTasks('sweep', journey3));
   t.equal(plan.payloads.length, 9, 'creates 9 tasks');
@@ -338,21 +295,6 @@ t.test('sweep validation errors', async (t) => {
 
 // ---------------------------------------------------------------- benchmark
 
-const journey6 = {
-  type: 'benchmark',
-  runner_command: ['python', 'evaluate.py'],
-  project: 'my-project',
-  candidates: {
-    strategy_a: { model: 'gpt4', temperature: 0.7 },
-    strategy_b: { model: 'claude', temperature: 0.5 },
-    baseline: { model: 'random' },
-  },
-  shared_payload: { dataset: 'test_set_v3', n_trials: 100 },
-  replicas: 3,
-  rank_by: 'score',
-  timeout_s: 1800,
-} satisfies JsonObject;
-
 t.test('Journey 6: 3 candidates × 3 replicas → 9 tasks, the reference payload exactly', async (t) => {
   const plan = ok(planTasks('benchmark', journey6));
   t.equal(plan.payloads.length, 9, 'creates 9 tasks');
@@ -413,32 +355,6 @@ t.test('benchmark validation errors', async (t) => {
 });
 
 // ---------------------------------------------------------------- map_reduce
-
-const journey7 = {
-  type: 'map_reduce',
-  runner_command: ['python', 'evaluate_seeds.py'],
-  project: 'my-project',
-  payload: { strategy: 'momentum' },
-  split: { field: 'seed', start: 0, total: 10000, chunks: 50 },
-  reduce: { total_pnl: 'sum', sharpe_ratio: 'weighted_avg:sample_count', max_drawdown: 'max' },
-  timeout_s: 7200,
-} satisfies JsonObject;
-
-const journey7Ranges = {
-  type: 'map_reduce',
-  runner_command: ['python', 'evaluate_seeds.py'],
-  project: 'my-project',
-  payload: { strategy: 'momentum' },
-  split: {
-    field: 'seed',
-    ranges: [
-      { start: 860791000, count: 1000 },
-      { start: 200000000, count: 1000 },
-      { start: 500000000, count: 1000 },
-    ],
-  },
-  reduce: { avg_edge: 'mean' },
-} satisfies JsonObject;
 
 t.test('Journey 7: 50 chunks → payload ∪ {seed_start, seed_count}', async (t) => {
   const plan = ok(planTasks('map_reduce', journey7));

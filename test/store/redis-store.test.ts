@@ -170,6 +170,25 @@ t.test('misuse fails fast', async (t) => {
   await t.rejects(RedisStore.connect({ path: server.path, prefix: 'ok', shardCount: 0 }), RangeError);
 });
 
+t.test('one busy shard drains in reads of about the asked count, not of its fair share', async (t) => {
+  const store = await makeRedisStore(server, { shardCount: 64 });
+  t.teardown(() => store.close());
+  const message = (shard: number, n: number) => ({ eventId: `e${shard}-${n}`, target: { kind: 'job', id: `j${shard}` }, shard, event: { type: 'x', n } });
+  await store.appendMailbox([...Array.from({ length: 700 }, (_, n) => message(5, n)), message(9, 0), message(9, 1)]);
+  const shards = Array.from({ length: 64 }, (_, shard) => shard);
+  // The fair share of 64 streams is 32 entries each: a hot stream is topped up to the count.
+  const first = await store.readMailbox(shards, 'c1', { count: 500, blockMs: 100 });
+  t.equal(first.length, 500, 'one read takes the asked count');
+  t.same(
+    first.filter((d) => d.shard === 5).map((d) => (d.message.event as { n: number }).n),
+    Array.from({ length: 498 }, (_, n) => n),
+    'the hot shard in order',
+  );
+  t.equal(first.filter((d) => d.shard === 9).length, 2, 'the quiet shard is not starved');
+  const second = await store.readMailbox(shards, 'c1', { count: 500, blockMs: 100 });
+  t.equal(second.length, 202, 'the rest in the next read');
+});
+
 t.test('closing ends a blocked read', async (t) => {
   const store = await makeRedisStore(server, { shardCount: SHARDS });
   const reading = store.readMailbox([0], 'c1', { count: 1, blockMs: 30_000 });

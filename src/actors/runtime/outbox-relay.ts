@@ -28,7 +28,7 @@ interface PendingEffect {
 }
 
 /** The items of a record: a batch's, or the record's one item. */
-export function outboxItemsOf(item: OutboxItem): readonly SingleOutboxItem[] {
+function outboxItemsOf(item: OutboxItem): readonly SingleOutboxItem[] {
   return item.kind === 'batch' ? item.items : [item];
 }
 
