@@ -249,6 +249,32 @@ export interface Store {
   queuePeek(queue: string, count: number, offset?: number): Promise<QueueItem[]>;
   queueSize(queue: string): Promise<number>;
 
+  // ── ranges: one queue member handing out the integers 0, 1, 2, … in order ──
+  /**
+   * Adds `member` to `queue` at `score` as a range, with its cursor at 0,
+   * unless `member` was pushed as a range before (its cursor outlives it, so
+   * a repeated push is a no-op even after the range ran out or was closed).
+   * True when it was added. A range is a job's not-yet-created tasks: one
+   * member instead of one per task.
+   */
+  queuePushRange(queue: string, member: string, score: number): Promise<boolean>;
+  /**
+   * Takes the next `max` integers below `end` from the range `member`, in
+   * one atomic step: `[from, to)`, or null when `member` is not in the queue
+   * (another caller took the last of it, or it was closed). The member
+   * leaves the queue when its cursor reaches `end`. Every integer is handed
+   * out to exactly one caller across all controllers.
+   */
+  queueTakeRange(queue: string, member: string, end: number, max: number): Promise<{ readonly from: number; readonly to: number } | null>;
+  /**
+   * Removes the range `member` from the queue and returns its cursor: the
+   * integers below it were handed out, none at or above it ever will be.
+   * Null when `member` was never pushed. Repeating it returns the same cursor.
+   */
+  queueCloseRange(queue: string, member: string): Promise<number | null>;
+  /** Forgets the range `member` and its cursor altogether (its owner is gone). */
+  queueForgetRange(queue: string, member: string): Promise<void>;
+
   // ── leases with fencing tokens ──────────────────────────────────────────
   /**
    * Takes `name` for `owner` when it is free or expired, with a token larger

@@ -23,6 +23,7 @@ import { StoreArgumentError, StoreClosedError } from './errors.js';
 import { LockFile } from './lock-file.js';
 import { planAppends, planDelivery } from './mailbox-plan.js';
 import { MailboxWaiters } from './mailbox-waiters.js';
+import { planRangeClose, planRangeForget, planRangePush, planRangeTake, type RangePlan } from './queue-ranges.js';
 import type { Mutation } from './mutations.js';
 import { recoverStore } from './recovery.js';
 import { encodeSnapshot } from './snapshot-codec.js';
@@ -283,6 +284,30 @@ export class EmbeddedStore implements Store {
   async queueSize(queue: string): Promise<number> {
     this.assertUsable();
     return this.state.queues.get(queue)?.size ?? 0;
+  }
+
+  queuePushRange(queue: string, member: string, score: number): Promise<boolean> {
+    return this.runPlan(() => planRangePush(this.state, queue, member, score));
+  }
+
+  queueTakeRange(queue: string, member: string, end: number, max: number): Promise<{ from: number; to: number } | null> {
+    return this.runPlan(() => planRangeTake(this.state, queue, member, end, max));
+  }
+
+  queueCloseRange(queue: string, member: string): Promise<number | null> {
+    return this.runPlan(() => planRangeClose(this.state, queue, member));
+  }
+
+  queueForgetRange(queue: string, member: string): Promise<void> {
+    return this.runPlan(() => planRangeForget(this.state, queue, member));
+  }
+
+  /** Plans against memory, then applies and logs the plan's mutations before answering. */
+  private async runPlan<T>(plan: () => RangePlan<T>): Promise<T> {
+    this.assertUsable();
+    const { mutations, result } = plan();
+    if (mutations.length > 0) await this.persist(mutations);
+    return result;
   }
 
   // ── leases ────────────────────────────────────────────────────────────

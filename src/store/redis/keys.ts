@@ -18,6 +18,7 @@ import { shardLeaseName, type EntityRef } from '../store.js';
  * | `cl:{s17}:log:<kind>:<id>` | list | entity event log; seq = position + 1 |
  * | `cl:{l:<name>}:lease` / `:lease-token` | hash / counter | any other lease |
  * | `cl:{q:<name>}:items` | zset | priority queue |
+ * | `cl:{q:<name>}:range-cursors` | hash | range member → next integer it hands out |
  * | `cl:{m:<group>}:expiry` / `:info` | zset / hash | group members |
  * | `cl:{kv}:v:<key>` / `cl:{kv}:index` | hash / zset | KV entry (`v`, `d`) / lexicographic key index |
  *
@@ -84,6 +85,10 @@ export class RedisKeys {
   // ── queues, members, KV ──────────────────────────────────────────────────
   queue(name: string): string {
     return `${this.prefix}:{q:${encodeURIComponent(name)}}:items`;
+  }
+  /** Cursors of the queue's ranges (same tag as the queue: one script touches both). */
+  queueRangeCursors(name: string): string {
+    return `${this.prefix}:{q:${encodeURIComponent(name)}}:range-cursors`;
   }
   memberExpiry(group: string): string {
     return `${this.prefix}:{m:${encodeURIComponent(group)}}:expiry`;

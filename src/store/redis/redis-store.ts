@@ -21,7 +21,7 @@ import { decodeCommitReply, encodeCommit } from './commit-request.js';
 import { RedisKeys } from './keys.js';
 import { RedisMailbox } from './mailbox.js';
 import { closeConnection, execPipeline } from './connection.js';
-import { StoreScripts } from './scripts.js';
+import { StoreScripts, type ScriptArg } from './scripts.js';
 
 /** Applied event ids are remembered this long (ms) by default: 7 days. */
 export const DEFAULT_APPLIED_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
@@ -252,6 +252,29 @@ export class RedisStore implements Store {
 
   async queueSize(queue: string): Promise<number> {
     return this.redis.zcard(this.keys.queue(queue));
+  }
+
+  async queuePushRange(queue: string, member: string, score: number): Promise<boolean> {
+    return (await this.queueRange(queue, ['push', member, score])) === 1;
+  }
+
+  async queueTakeRange(queue: string, member: string, end: number, max: number): Promise<{ from: number; to: number } | null> {
+    if (max <= 0) return null;
+    const taken = (await this.queueRange(queue, ['take', member, end, max])) as [number, number] | null;
+    return taken === null ? null : { from: Number(taken[0]), to: Number(taken[1]) };
+  }
+
+  async queueCloseRange(queue: string, member: string): Promise<number | null> {
+    const cursor = await this.queueRange(queue, ['close', member]);
+    return cursor === null ? null : Number(cursor);
+  }
+
+  async queueForgetRange(queue: string, member: string): Promise<void> {
+    await this.queueRange(queue, ['forget', member]);
+  }
+
+  private queueRange(queue: string, args: ScriptArg[]): Promise<unknown> {
+    return this.scripts.run('queueRange', [this.keys.queue(queue), this.keys.queueRangeCursors(queue)], args);
   }
 
   // ── leases ──────────────────────────────────────────────────────────────

@@ -23,6 +23,7 @@ export const SCRIPT_NAMES = [
   'kvSet',
   'kvDelete',
   'kvList',
+  'queueRange',
 ] as const;
 
 export type ScriptName = (typeof SCRIPT_NAMES)[number];

@@ -54,6 +54,48 @@ export function coordinationConformance(t: Test, makeStore: MakeStore): void {
     t.equal(await store.queueSize('ready'), 0);
   });
 
+  t.test('queues: a range hands out 0…end-1 in order, once each, then leaves the queue', async (t) => {
+    const { store } = await openStore(t, makeStore);
+    await store.queuePush('ready', [{ member: 'single', score: 5 }]);
+    t.equal(await store.queuePushRange('ready', 'job-a', 2), true);
+    t.equal(await store.queuePushRange('ready', 'job-a', 9), false, 'a second push of the same range is a no-op');
+    t.same(await store.queuePeek('ready', 10), [
+      { member: 'job-a', score: 2 },
+      { member: 'single', score: 5 },
+    ], 'a range is one member, ordered by its score like any other');
+    t.same(await store.queueTakeRange('ready', 'job-a', 10, 4), { from: 0, to: 4 });
+    t.same(await store.queueTakeRange('ready', 'job-a', 10, 0), null, 'taking none takes nothing');
+    t.same(await store.queueTakeRange('ready', 'job-a', 10, 4), { from: 4, to: 8 });
+    t.same(await store.queuePeek('ready', 1), [{ member: 'job-a', score: 2 }], 'still queued while integers are left');
+    t.same(await store.queueTakeRange('ready', 'job-a', 10, 4), { from: 8, to: 10 }, 'the last take stops at end');
+    t.same(await store.queuePeek('ready', 10), [{ member: 'single', score: 5 }], 'a used-up range leaves the queue');
+    t.same(await store.queueTakeRange('ready', 'job-a', 10, 4), null);
+    t.equal(await store.queuePushRange('ready', 'job-a', 2), false, 'a used-up range is never handed out again');
+    t.same(await store.queueTakeRange('ready', 'missing', 10, 4), null);
+
+    await store.queuePushRange('ready', 'job-b', 1);
+    const takes = await Promise.all(Array.from({ length: 8 }, () => store.queueTakeRange('ready', 'job-b', 20, 3)));
+    const handedOut = takes.flatMap((range) => (range === null ? [] : Array.from({ length: range.to - range.from }, (_, i) => range.from + i)));
+    t.same(handedOut.sort((x, y) => x - y), Array.from({ length: 20 }, (_, i) => i), 'racing takes: every integer to exactly one caller');
+  });
+
+  t.test('queues: closing a range stops it and reports how far it got; forgetting drops the cursor', async (t) => {
+    const { store } = await openStore(t, makeStore);
+    t.equal(await store.queueCloseRange('ready', 'job-a'), null, 'never pushed');
+    await store.queuePushRange('ready', 'job-a', 1);
+    await store.queueTakeRange('ready', 'job-a', 100, 30);
+    t.equal(await store.queueCloseRange('ready', 'job-a'), 30, 'integers below the cursor were handed out');
+    t.equal(await store.queueSize('ready'), 0, 'it left the queue');
+    t.same(await store.queueTakeRange('ready', 'job-a', 100, 30), null, 'nothing more is handed out');
+    t.equal(await store.queueCloseRange('ready', 'job-a'), 30, 'closing again answers the same');
+    t.equal(await store.queuePushRange('ready', 'job-a', 1), false, 'a closed range is not pushed again');
+    await store.queueForgetRange('ready', 'job-a');
+    t.equal(await store.queueCloseRange('ready', 'job-a'), null, 'forgotten');
+    t.equal(await store.queuePushRange('ready', 'job-a', 1), true, 'and may be pushed anew');
+    await store.queueForgetRange('ready', 'job-a');
+    t.equal(await store.queueSize('ready'), 0, 'forgetting a queued range removes it');
+  });
+
   t.test('leases: acquire, renew, release, monotonic tokens', async (t) => {
     const { store } = await openStore(t, makeStore);
     const before = await store.now();

@@ -26,6 +26,8 @@ export function reopenConformance(t: Test, makeStore: MakeStore): void {
     t.equal((await store.readMailbox([2], 'c1', { count: 1, blockMs: 100 })).length, 1);
     await store.kvSet('k', { v: 1 });
     await store.queuePush('q', [{ member: 'x', score: 1 }]);
+    await store.queuePushRange('q', 'range', 2);
+    await store.queueTakeRange('q', 'range', 10, 3);
     const lease = await store.acquireLease('named', 'a', 60_000);
     if (!lease) throw new Error('lease not acquired');
     t.ok(await store.releaseLease('named', 'a', lease.token));
@@ -43,7 +45,11 @@ export function reopenConformance(t: Test, makeStore: MakeStore): void {
     t.same((await again.reclaimMailbox(2, 'c2')).map((d) => d.message.eventId), ['pending']);
     t.same((await again.readMailbox([2], 'c2', { count: 10, blockMs: 100 })).map((d) => d.message.eventId), ['waiting']);
     t.same(await again.kvGet('k'), { key: 'k', value: { v: 1 }, version: 1 });
-    t.same(await again.queuePeek('q', 10), [{ member: 'x', score: 1 }]);
+    t.same(await again.queuePeek('q', 10), [
+      { member: 'x', score: 1 },
+      { member: 'range', score: 2 },
+    ]);
+    t.same(await again.queueTakeRange('q', 'range', 10, 3), { from: 3, to: 6 }, 'a range resumes at its cursor');
 
     const nextNamed = await again.acquireLease('named', 'b', 60_000);
     t.ok(nextNamed && nextNamed.token > lease.token, 'fencing tokens never go back');
