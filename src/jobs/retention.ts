@@ -3,6 +3,7 @@ import type { Logger } from '../shared/logger.js';
 import type { JsonObject } from '../shared/json.js';
 import type { EntityRef, Store } from '../store/store.js';
 import type { JobIndex } from './job-index.js';
+import { ReadyQueues } from '../scheduler/ready-queue.js';
 import { JobSpecStore } from './job-spec-store.js';
 import type { JobTerminalListener } from './job-terminal.js';
 
@@ -109,6 +110,7 @@ export class RetentionSweeper {
       await store.purgeEntities(shard, refs);
     }
     await store.purgeEntities(shard, [ref]);
+    if (model && taskCount > 0) await new ReadyQueues(store).forgetJob(job.jobId, taskCount, model.requirements ?? null);
     await JobSpecStore.for(store).delete(job.jobId);
   }
 }

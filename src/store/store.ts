@@ -269,9 +269,12 @@ export interface Store {
   /**
    * Removes the range `member` from the queue and returns its cursor: the
    * integers below it were handed out, none at or above it ever will be.
-   * Null when `member` was never pushed. Repeating it returns the same cursor.
+   * Null when `member` was never pushed, and then it never will be (its
+   * cursor is set at 0). Repeating it returns the same cursor.
    */
   queueCloseRange(queue: string, member: string): Promise<number | null>;
+  /** The range's cursor without changing anything; null when `member` was never pushed. */
+  queueRangeCursor(queue: string, member: string): Promise<number | null>;
   /** Forgets the range `member` and its cursor altogether (its owner is gone). */
   queueForgetRange(queue: string, member: string): Promise<void>;
 

@@ -185,7 +185,7 @@ t.test('planning.creating_tasks', async (t) => {
     t.equal(effectsOfKind(d.effects, 'job.cancel_tasks').length, 0, 'no task count yet');
     d.send({ type: 'job.planned', at: T0 + 1000, taskCount: 4 });
     t.equal(d.value, 'cancelled');
-    t.same(effectsOfKind(d.effects, 'job.cancel_tasks'), [{ jobId: JOB, taskCount: 4, reason: 'user' }]);
+    t.same(effectsOfKind(d.effects, 'job.cancel_tasks'), [{ jobId: JOB, taskCount: 4, requirements: null, reason: 'user', taskOutcomes: '' }]);
     t.same(d.send({ type: 'job.planned', at: T0 + 1001, taskCount: 4 }), [], 'only once');
   });
 
@@ -212,7 +212,7 @@ t.test('queued.waiting_dependencies', async (t) => {
     t.same(d.effects, []);
     d.send({ type: 'job.dependency_completed', at: T0 + 3000, jobId: DEP2 });
     t.same(d.value, { queued: 'ready' });
-    t.same(effectsOfKind(d.effects, 'job.release_tasks'), [{ jobId: JOB, taskCount: 5 }]);
+    t.same(effectsOfKind(d.effects, 'job.release_tasks'), [{ jobId: JOB, taskCount: 5, requirements: null, priority: 'normal' }]);
   });
 
   t.test('dependencies completed while planning release the tasks as soon as it is planned', async (t) => {
@@ -228,7 +228,7 @@ t.test('queued.waiting_dependencies', async (t) => {
     d.send({ type: 'job.dependency_failed', at: T0 + 2000, jobId: DEP1, status: 'partial' });
     t.equal(d.value, 'cancelled');
     t.match(d.context.cancelReason, /ended partial/);
-    t.same(effectsOfKind(d.effects, 'job.cancel_tasks'), [{ jobId: JOB, taskCount: 2, reason: `dependency ${DEP1} ended partial` }]);
+    t.same(effectsOfKind(d.effects, 'job.cancel_tasks'), [{ jobId: JOB, taskCount: 2, requirements: null, reason: `dependency ${DEP1} ended partial`, taskOutcomes: '..' }]);
   });
 
   t.test('dependency_failed from a job that is not a dependency is ignored', async (t) => {
@@ -278,7 +278,7 @@ t.test('queued.ready', async (t) => {
     t.equal(d.value, 'cancelled');
     t.equal(d.context.cancelReason, 'queue_timeout');
     t.match(d.context.error, /Queued longer than 1800s/);
-    t.same(effectsOfKind(d.effects, 'job.cancel_tasks'), [{ jobId: JOB, taskCount: 2, reason: 'queue_timeout' }]);
+    t.same(effectsOfKind(d.effects, 'job.cancel_tasks'), [{ jobId: JOB, taskCount: 2, requirements: null, reason: 'queue_timeout', taskOutcomes: '..' }]);
   });
 
   t.test('cancel → cancelled', async (t) => {
@@ -369,7 +369,7 @@ t.test('running', async (t) => {
     finish(d, 2, 'failed');
     t.equal(d.value, 'failed');
     t.match(d.context.error, /strict_complete: 1 of 4 tasks did not succeed; the remaining tasks were cancelled/);
-    t.same(effectsOfKind(d.effects, 'job.cancel_tasks'), [{ jobId: JOB, taskCount: 4, reason: 'failed' }]);
+    t.same(effectsOfKind(d.effects, 'job.cancel_tasks'), [{ jobId: JOB, taskCount: 4, requirements: null, reason: 'failed', taskOutcomes: 's.f.' }]);
   });
 
   t.test('strict_complete: a failure reported last cancels nothing and says so', async (t) => {
@@ -407,7 +407,7 @@ t.test('running', async (t) => {
     d.send({ type: 'job.recover', at: T0 + 5 * MIN });
     t.equal(d.value, 'running');
     t.same(effectTypes(d.effects), ['scheduleTimer:recover', 'effect:job.reconcile_tasks']);
-    t.same(effectsOfKind(d.effects, 'job.reconcile_tasks'), [{ jobId: JOB, taskCount: 3, finishedCount: 1 }]);
+    t.same(effectsOfKind(d.effects, 'job.reconcile_tasks'), [{ jobId: JOB, taskCount: 3, finishedCount: 1, requirements: null }]);
   });
 
   t.test('cancel → cancelled: unfinished tasks cancelled, hold settled for the runtime so far', async (t) => {
@@ -415,7 +415,7 @@ t.test('running', async (t) => {
     finish(d, 0, 'succeeded');
     d.send({ type: 'job.cancel', at: T0 + 20_000, reason: 'enough' });
     t.equal(d.value, 'cancelled');
-    t.same(effectsOfKind(d.effects, 'job.cancel_tasks'), [{ jobId: JOB, taskCount: 3, reason: 'enough' }]);
+    t.same(effectsOfKind(d.effects, 'job.cancel_tasks'), [{ jobId: JOB, taskCount: 3, requirements: null, reason: 'enough', taskOutcomes: 's..' }]);
     t.same(sendsOf(d.effects, 'account.settle_hold')[0]?.event, { type: 'account.settle_hold', holdId: 'hold_1', actualMicros: 1000 });
   });
 
@@ -510,7 +510,7 @@ t.test('persist → JSON → resolveState → continue', async (t) => {
   d.roundTrip();
   d.send({ type: 'job.dependency_completed', at: T0 + 2000, jobId: DEP1 });
   t.same(d.value, { queued: 'ready' });
-  t.same(effectsOfKind(d.effects, 'job.release_tasks'), [{ jobId: JOB, taskCount: 2 }]);
+  t.same(effectsOfKind(d.effects, 'job.release_tasks'), [{ jobId: JOB, taskCount: 2, requirements: null, priority: 'normal' }]);
   d.send({ type: 'job.task_started', at: T0 + 3000, taskId: `${JOB}.t0`, attemptId: `${JOB}.t0.a1` });
   finish(d, 0, 'succeeded');
   d.roundTrip();

@@ -117,6 +117,35 @@ t.test('pending.blocked', async (t) => {
   });
 });
 
+t.test('pending.claimed (created by the scheduler in the commit that dispatches it)', async (t) => {
+  t.test('waits for its dispatch without enqueueing, and counts as created with its job', async (t) => {
+    const created = taskInputFromCreateEvent(TASK, { type: 'task.create', at: T0 + 9_000, jobId: JOB, index: 17, claimed: true, createdAt: T0 });
+    if (!created) throw new Error('claimed create rejected');
+    t.equal(created.createdAt, T0, '`createdAt` of the event, not its `at`');
+    const d = new MachineDriver<TaskContext>(taskMachine, created);
+    t.same(d.value, { pending: 'claimed' });
+    t.same(d.effects, [], 'no task.enqueue: it is out of the queue already');
+    t.equal((taskReadModel(d.persisted() as never, TASK) as Record<string, unknown>).pending_reason, 'dispatching');
+  });
+
+  t.test('task.dispatched → dispatched, like a dispatch from the queue', async (t) => {
+    const d = task({ claimed: true });
+    d.send({ type: 'task.dispatched', at: T0 + 1000, attemptId: A1, workerId: 'w1' });
+    t.equal(d.value, 'dispatched');
+    t.equal(d.context.claimed, false, 'the flag is spent');
+    t.same(effectTypes(d.effects), ['send:worker.task_assigned', 'effect:task.dispatch', 'scheduleTimer:attempt']);
+  });
+
+  t.test('another attempt id is ignored; a cancel ends it without a dequeue', async (t) => {
+    const d = task({ claimed: true });
+    d.send({ type: 'task.dispatched', at: T0 + 1000, attemptId: A2, workerId: 'w1' });
+    t.same(d.value, { pending: 'claimed' });
+    d.send({ type: 'task.cancel', at: T0 + 5, reason: 'job cancelled' });
+    t.equal(d.value, 'cancelled');
+    t.same(effectTypes(d.effects), ['send:job.task_finished']);
+  });
+});
+
 t.test('pending.ready', async (t) => {
   t.test('task.dispatched for the expected attempt → dispatched', async (t) => {
     const d = dispatched();

@@ -24,6 +24,7 @@ import { ComputalotError } from '../../src/shared/errors.js';
 import type { JsonObject, JsonValue } from '../../src/shared/json.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { EmbeddedStore } from '../../src/store/embedded/index.js';
+import { createJobTasks } from '../helpers/job-tasks.js';
 import { waitFor } from '../helpers/wait.js';
 
 const POLL_MS = 20;
@@ -47,9 +48,9 @@ class CountingReader implements JobWatchReader {
     return this.track(this.real.jobsByIds(accountId, ids));
   }
 
-  tasksAt(jobId: string, indices: readonly number[]): Promise<(JsonObject | null)[]> {
+  tasksAt(job: JsonObject, indices: readonly number[]): Promise<(JsonObject | null)[]> {
     this.taskViewsRead += indices.length;
-    return this.track(this.real.tasksAt(jobId, indices));
+    return this.track(this.real.tasksAt(job, indices));
   }
 
   eventsAfter(jobId: string, afterSeq: number, limit: number): ReturnType<JobReader['eventsAfter']> {
@@ -69,7 +70,7 @@ class CountingReader implements JobWatchReader {
 }
 
 /** One controller node with the product's actor kinds and job effects on an embedded store, shared by the tests. */
-const { node, jobReader } = await (async () => {
+const { node, store, jobReader } = await (async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'computalot-job-watch-'));
   const store = await EmbeddedStore.open({ dataDir, shardCount: 4 });
   const effectHandlers = new Map<string, EffectHandler>();
@@ -81,7 +82,7 @@ const { node, jobReader } = await (async () => {
     await store.close();
     await rm(dataDir, { recursive: true, force: true });
   });
-  return { node, jobReader: new JobReader(node, store) };
+  return { node, store, jobReader: new JobReader(node, store) };
 })();
 
 /** A hub over a counting real reader; stopped, with its reads settled, when the test ends. */
@@ -97,7 +98,7 @@ function startHub(tt: Test, pollMs = POLL_MS) {
 
 let jobSeq = 0;
 
-/** Submits a structured_runner job with one task per item and waits until its tasks are planned. */
+/** Submits a structured_runner job with one task per item and creates its tasks (as the scheduler would). */
 async function submitJob(items: JsonValue[], accountId = ACCOUNT): Promise<string> {
   jobSeq += 1;
   const jobId = `job_20260101_000000_watch${jobSeq}`;
@@ -110,12 +111,7 @@ async function submitJob(items: JsonValue[], accountId = ACCOUNT): Promise<strin
       spec: { payload: {}, fan_out: { items } },
     }),
   ]);
-  const refs = [jobRef(jobId), ...items.map((_, i) => taskRef(taskIdOf(jobId, i)))];
-  await waitFor(`job ${jobId} and its ${items.length} tasks`, async () => {
-    const models = (await node.readModels(refs)) as (JsonObject | null)[];
-    const summary = models[0]?.summary as { tasks?: { total?: number } } | undefined;
-    return models.every((model) => model !== null) && summary?.tasks?.total === items.length;
-  });
+  await createJobTasks(node, store, jobId, items.length);
   return jobId;
 }
 

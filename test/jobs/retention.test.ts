@@ -16,6 +16,9 @@ import { JobIndex } from '../../src/jobs/job-index.js';
 import { RETENTION_QUEUE, RetentionSweeper, retentionListener } from '../../src/jobs/retention.js';
 import { jobEffectHandlers } from '../../src/scheduler/index.js';
 import { EmbeddedStore } from '../../src/store/embedded/index.js';
+import { normaliseRequirements } from '../../src/actors/shared/resources.js';
+import { ReadyQueues } from '../../src/scheduler/ready-queue.js';
+import { createJobTasks } from '../helpers/job-tasks.js';
 import { waitFor } from '../helpers/wait.js';
 
 const logger = pino({ level: 'silent' });
@@ -51,7 +54,7 @@ t.test('a terminal job is deleted once past retention, not before', async (t) =>
     }),
   ]);
   const refs = [jobRef(jobId), taskRef(taskIdOf(jobId, 0)), taskRef(taskIdOf(jobId, 1))];
-  await waitFor('job and two tasks exist', async () => (await node.readModels(refs)).every((model) => model !== null));
+  await createJobTasks(node, store, jobId, 2);
   await node.send([node.message(jobRef(jobId), { type: 'job.cancel', reason: 'done with it' })]);
   const filed = await waitFor('job filed for retention', async () => (await store.queuePeek(RETENTION_QUEUE, 10))[0]);
   t.same(JSON.parse(filed.member), { accountId: 'acct_a', jobId, project: 'proj', tags: ['x'] });
@@ -73,6 +76,8 @@ t.test('a terminal job is deleted once past retention, not before', async (t) =>
   const shard = node.router.shardOf(jobRef(jobId));
   t.same(await store.loadEntities(shard, refs), [null, null, null], 'and their snapshots');
   t.same(await store.readEventLog(shard, jobRef(jobId)), [], 'and the event log');
+  const range = ReadyQueues.encodeRange({ jobId, taskCount: 2, requirements: normaliseRequirements(null) });
+  t.equal(await store.queueCloseRange(ReadyQueues.queueName('cpu'), range), null, 'and its ready-queue range, cursor and all');
   for (const scope of [{}, { project: 'proj' }, { tag: 'x' }]) t.equal(await index.count('acct_a', scope), 0, `no list still names it (${JSON.stringify(scope)})`);
   t.equal(await store.queueSize(RETENTION_QUEUE), 0, 'the retention entry goes last');
   t.equal(await sweeper(0).sweep(), 0, 'a second sweep finds nothing');

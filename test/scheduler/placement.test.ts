@@ -41,9 +41,9 @@ t.test('ready queues: priority bands, then age; one claimer wins', async (t) => 
   await queues.enqueue('j.t2', 'j.t2.a1', { cpu: 1 }, 'high', 5_000);
   await queues.enqueue('j.t3', 'j.t3.a1', { cpu: 1 }, 'normal', 2_000);
   await queues.enqueue('j.t4', 'j.t4.a1', { profile: 'gpu' }, 'normal', 1_000);
-  const order = (await queues.peek('cpu', 10)).map((c) => c.attempt.attemptId);
+  const order = (await queues.peek('cpu', 10)).map((c) => c.attempt?.attemptId);
   t.same(order, ['j.t2.a1', 'j.t3.a1', 'j.t1.a1', 'j.t0.a1'], 'high first, then normal by age, then low');
-  t.same((await queues.peek('gpu', 10)).map((c) => c.attempt.requirements.gpuCount), [1], 'GPU work waits in its own class');
+  t.same((await queues.peek('gpu', 10)).map((c) => c.attempt?.requirements.gpuCount), [1], 'GPU work waits in its own class');
 
   const [best] = await queues.peek('cpu', 1);
   const claims = await Promise.all([queues.claim('cpu', best?.member ?? ''), queues.claim('cpu', best?.member ?? '')]);

@@ -1,6 +1,6 @@
 import { assertEvent, enqueueActions, setup } from 'xstate';
 import { assign } from '../runtime/fast-assign.js';
-import type { JsonObject } from '../../shared/json.js';
+import type { JsonObject, JsonValue } from '../../shared/json.js';
 import { effectActions } from '../runtime/effects.js';
 import { accountRef, jobRef } from '../shared/ids.js';
 import { JOB_EFFECT, type JobEvent, type JobInput } from './job.events.js';
@@ -165,7 +165,8 @@ export const jobMachine = setup({
             spec: context.spec,
             priority: context.priority,
             timeoutS: context.timeoutS,
-            // Tasks of a job with dependencies wait blocked until `job.release_tasks`.
+            createdAt: context.createdAt,
+            // Tasks of a job with dependencies are not queued until `job.release_tasks`.
             blocked: context.dependsOn.length > 0,
           },
         },
@@ -173,7 +174,10 @@ export const jobMachine = setup({
     }),
     releaseBlockedTasks: enqueueActions(({ context, enqueue }) => {
       if (context.dependsOn.length === 0 || !context.taskCount) return;
-      enqueue({ type: 'effect', params: { kind: JOB_EFFECT.releaseTasks, data: { jobId: context.jobId, taskCount: context.taskCount } } });
+      enqueue({
+        type: 'effect',
+        params: { kind: JOB_EFFECT.releaseTasks, data: { jobId: context.jobId, taskCount: context.taskCount, requirements: requirementsOf(context), priority: context.priority } },
+      });
     }),
     armQueueTimeout: enqueueActions(({ context, enqueue }) => {
       if (context.queueDeadlineAt === null) return;
@@ -198,7 +202,7 @@ export const jobMachine = setup({
         type: 'effect',
         params: {
           kind: JOB_EFFECT.reconcileTasks,
-          data: { jobId: context.jobId, taskCount: context.taskCount ?? 0, finishedCount: finishedCount(context.counts) },
+          data: { jobId: context.jobId, taskCount: context.taskCount ?? 0, finishedCount: finishedCount(context.counts), requirements: requirementsOf(context) },
         },
       });
     }),
@@ -216,7 +220,17 @@ export const jobMachine = setup({
       if (context.taskCount !== null && finishedCount(context.counts) < context.taskCount) {
         enqueue({
           type: 'effect',
-          params: { kind: JOB_EFFECT.cancelTasks, data: { jobId: context.jobId, taskCount: context.taskCount, reason: context.cancelReason ?? context.status } },
+          params: {
+            kind: JOB_EFFECT.cancelTasks,
+            data: {
+              jobId: context.jobId,
+              taskCount: context.taskCount,
+              requirements: requirementsOf(context),
+              reason: context.cancelReason ?? context.status,
+              // Which tasks already ended (`.` = not yet): only the others need a cancel.
+              taskOutcomes: context.taskOutcomes,
+            },
+          },
         });
       }
       if (context.billing && context.holdStatus === 'placed') {
@@ -262,7 +276,16 @@ export const jobMachine = setup({
       if (event.taskCount === 0) return;
       enqueue({
         type: 'effect',
-        params: { kind: JOB_EFFECT.cancelTasks, data: { jobId: context.jobId, taskCount: event.taskCount, reason: context.cancelReason ?? context.status } },
+        params: {
+          kind: JOB_EFFECT.cancelTasks,
+          data: {
+            jobId: context.jobId,
+            taskCount: event.taskCount,
+            requirements: requirementsOf(context),
+            reason: context.cancelReason ?? context.status,
+            taskOutcomes: context.taskOutcomes,
+          },
+        },
       });
     }),
   },
@@ -378,6 +401,11 @@ function lateMessageHandlers() {
     'job.hold_placed': { guard: 'isUnansweredHold', actions: 'releaseLateHold' },
     'job.planned': { guard: 'isUnplanned', actions: 'cancelLatePlannedTasks' },
   } as const;
+}
+
+/** The job's task requirements as submitted: with the task count, they name the job's ready-queue range. */
+function requirementsOf(context: JobContext): JsonValue {
+  return context.spec.requirements ?? null;
 }
 
 /** How a dependent hears this job's end: only `completed` satisfies a dependency. */

@@ -38,6 +38,12 @@ export type TaskInput = {
   priority: TaskPriority;
   /** Created behind unmet job dependencies: not enqueued until `task.release`. */
   blocked: boolean;
+  /**
+   * Created by the scheduler as it dispatches the task (a job's tasks are
+   * created when first dispatched): already taken from the ready queue, so
+   * it waits for its `task.dispatched` without enqueueing itself.
+   */
+  claimed?: boolean;
   createdAt: number;
 };
 
@@ -55,6 +61,9 @@ export type TaskCreateEvent = {
   maxRetries?: number;
   priority?: TaskPriority;
   blocked?: boolean;
+  claimed?: boolean;
+  /** Epoch ms the task counts as created (its job's submission); defaults to `at`. */
+  createdAt?: number;
 };
 
 /** The job's dependencies are met: a blocked task may be enqueued. */

@@ -34,6 +34,9 @@ import {
  *
  * - `pending.blocked`: created behind unmet job dependencies; `task.release`
  *   (from the job) moves it to `ready`.
+ * - `pending.claimed`: created by the scheduler in the commit that dispatches
+ *   it (a job's tasks come to exist at their first dispatch, see
+ *   `src/jobs/task-plan.ts`); `task.dispatched` follows in the same batch.
  * - `pending.ready` (entry): declares `task.enqueue` for the expected attempt
  *   id; the scheduler claims it and answers `task.dispatched {attemptId, workerId}`,
  *   accepted only for the expected attempt id.
@@ -74,7 +77,7 @@ export const taskMachine = setup({
     recordRelease: assign({ blocked: false }),
     recordDispatch: assign(({ context, event }) => {
       assertEvent(event, 'task.dispatched');
-      return { workerId: event.workerId, retryDueAt: null, attempts: openAttempt(context, event.workerId, event.at) };
+      return { workerId: event.workerId, retryDueAt: null, claimed: false, attempts: openAttempt(context, event.workerId, event.at) };
     }),
     recordStart: assign(({ context, event }) => {
       assertEvent(event, 'task.started');
@@ -263,6 +266,7 @@ export const taskMachine = setup({
   },
   guards: {
     isBlocked: ({ context }) => context.blocked,
+    isClaimed: ({ context }) => context.claimed === true,
     isExpectedAttempt: ({ context, event }) => 'attemptId' in event && event.attemptId === context.attemptId,
     // A loss report may name its attempt (a bounced assignment does); if it does, it must be the current one.
     isCurrentWorker: ({ context, event }) =>
@@ -282,9 +286,16 @@ export const taskMachine = setup({
     pending: {
       initial: 'created',
       states: {
-        /** Transient: picks blocked or ready from the creation input. */
+        /** Transient: picks blocked, claimed or ready from the creation input. */
         created: {
-          always: [{ guard: 'isBlocked', target: 'blocked' }, { target: 'ready' }],
+          always: [{ guard: 'isBlocked', target: 'blocked' }, { guard: 'isClaimed', target: 'claimed' }, { target: 'ready' }],
+        },
+        /** Created by the scheduler as it dispatches: out of the queue already, so nothing to enqueue or dequeue. */
+        claimed: {
+          on: {
+            'task.dispatched': dispatch(),
+            'task.cancel': { target: '#task.cancelled', actions: 'recordCancel' },
+          },
         },
         blocked: {
           on: {
@@ -295,11 +306,7 @@ export const taskMachine = setup({
         ready: {
           entry: 'declareEnqueue',
           on: {
-            'task.dispatched': {
-              guard: 'isExpectedAttempt',
-              target: '#task.dispatched',
-              actions: ['recordDispatch', 'notifyWorkerAssigned', 'declareDispatch', 'armStartDeadline'],
-            },
+            'task.dispatched': dispatch(),
             'task.cancel': { target: '#task.cancelled', actions: ['declareDequeue', 'recordCancel'] },
           },
         },
@@ -365,8 +372,16 @@ export const taskMachine = setup({
 });
 
 // Transitions shared by `dispatched` and `running` (an attempt in either phase
-// can end the same ways). Only named actions and guards, so they type-check
-// wherever they are spread.
+// can end the same ways), and by `ready` and `claimed`. Only named actions and
+// guards, so they type-check wherever they are spread.
+
+function dispatch() {
+  return {
+    guard: 'isExpectedAttempt',
+    target: '#task.dispatched',
+    actions: ['recordDispatch', 'notifyWorkerAssigned', 'declareDispatch', 'armStartDeadline'],
+  } as const;
+}
 
 function endWithSuccess() {
   return {

@@ -113,7 +113,7 @@ export async function serveController({ config, logger, output, kinds = actorKin
     onPreparationRequested: (accountId, name, contentHash) => preparing.set(contentHash, { accountId, name }),
     onProjectPrepared: (workerId, message) => void recordPreparation(projects, preparing, workerId, message, logger),
   });
-  for (const [kind, handler] of [...jobEffectHandlers(node, store, [webhooks.listener, retentionListener(store)]), ...scheduler.effectHandlers()]) effectHandlers.set(kind, handler);
+  for (const [kind, handler] of [...jobEffectHandlers(node, store, [webhooks.listener, retentionListener(store)], scheduler.queues), ...scheduler.effectHandlers()]) effectHandlers.set(kind, handler);
   // Which account a revision being prepared belongs to: agents report only project name + hash.
   const preparing = new Map<string, { accountId: string; name: string }>();
   projects.events.onInitRequested((request) => {

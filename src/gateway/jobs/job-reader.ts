@@ -4,6 +4,7 @@ import { ComputalotError } from '../../shared/errors.js';
 import { stringOf, type JsonObject } from '../../shared/json.js';
 import type { EventLogRecord, Store } from '../../store/store.js';
 import { JobSpecStore } from '../../jobs/job-spec-store.js';
+import { deferredTaskView, TaskPlans } from '../../jobs/task-plan.js';
 
 /** Task views read per store round trip. */
 const TASK_PAGE = 1000;
@@ -17,12 +18,14 @@ const INTERNAL_JOB_FIELDS = ['account_id'] as const;
  */
 export class JobReader {
   private readonly specs: JobSpecStore;
+  private readonly plans: TaskPlans;
 
   constructor(
     private readonly node: ControllerNode,
     private readonly store: Store,
   ) {
     this.specs = JobSpecStore.for(store);
+    this.plans = TaskPlans.for(node, store);
   }
 
   /** The job's public view, or 404 `job_not_found`. */
@@ -43,9 +46,8 @@ export class JobReader {
     const total = taskTotal(job);
     const end = Math.min(total, offset + limit);
     if (offset >= end) return [];
-    const ids = Array.from({ length: end - offset }, (_, i) => taskIdOf(stringOf(job.id), offset + i));
-    const models = (await this.node.readModels(ids.map(taskRef))) as (JsonObject | null)[];
-    return models.filter((m): m is JsonObject => m !== null);
+    const indices = Array.from({ length: end - offset }, (_, i) => offset + i);
+    return (await this.viewsAt(job, indices)).filter((m): m is JsonObject => m !== null);
   }
 
   /** Every task view of a job already known to be the account's, read a page at a time. */
@@ -72,10 +74,24 @@ export class JobReader {
     );
   }
 
-  /** Task views at `indices` of a job already known to be the caller's; null where a task does not exist yet. */
-  async tasksAt(jobId: string, indices: readonly number[]): Promise<(JsonObject | null)[]> {
+  /** Task views at `indices` of a job (its view) already known to be the caller's; null where the job has no such task. */
+  async tasksAt(job: JsonObject, indices: readonly number[]): Promise<(JsonObject | null)[]> {
     if (indices.length === 0) return [];
-    return (await this.node.readModels(indices.map((index) => taskRef(taskIdOf(jobId, index))))) as (JsonObject | null)[];
+    return this.viewsAt(job, indices);
+  }
+
+  /**
+   * Views of the job's tasks at `indices`: the task's own where it exists,
+   * else the view it has until the scheduler creates it (see `task-plan.ts`).
+   */
+  private async viewsAt(job: JsonObject, indices: readonly number[]): Promise<(JsonObject | null)[]> {
+    const jobId = stringOf(job.id);
+    const views = (await this.node.readModels(indices.map((index) => taskRef(taskIdOf(jobId, index))))) as (JsonObject | null)[];
+    const total = taskTotal(job);
+    if (views.every((view, i) => view !== null || (indices[i] as number) >= total)) return views;
+    const plan = await this.plans.of(jobId);
+    if (plan === null) return views;
+    return views.map((view, i) => view ?? deferredTaskView(job, plan, indices[i] as number));
   }
 
   /** Event log lines after `afterSeq`, oldest first, at most `limit`. */

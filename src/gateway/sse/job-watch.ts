@@ -168,7 +168,7 @@ export class JobWatch {
     }
     for (let start = 0; start < indices.length; start += TASK_BATCH) {
       const batch = indices.slice(start, start + TASK_BATCH);
-      const views = await this.reader.tasksAt(this.jobId, batch);
+      const views = await this.reader.tasksAt(view, batch);
       batch.forEach((index, i) => {
         const task = views[i];
         if (task === null || task === undefined) return;
@@ -188,7 +188,7 @@ export class JobWatch {
     this.unfollowedTasks = [];
     for (let start = MAX_STREAM_TASKS; start < total; start += TASK_BATCH) {
       const indices = Array.from({ length: Math.min(TASK_BATCH, total - start) }, (_, i) => start + i);
-      for (const task of await this.reader.tasksAt(this.jobId, indices)) if (task) this.unfollowedTasks.push(task);
+      for (const task of await this.reader.tasksAt(view, indices)) if (task) this.unfollowedTasks.push(task);
     }
   }
 

@@ -23,7 +23,7 @@ import { StoreArgumentError, StoreClosedError } from './errors.js';
 import { LockFile } from './lock-file.js';
 import { planAppends, planDelivery } from './mailbox-plan.js';
 import { MailboxWaiters } from './mailbox-waiters.js';
-import { planRangeClose, planRangeForget, planRangePush, planRangeTake, type RangePlan } from './queue-ranges.js';
+import { planRangeClose, planRangeForget, planRangePush, planRangeTake, rangeCursor, type RangePlan } from './queue-ranges.js';
 import type { Mutation } from './mutations.js';
 import { recoverStore } from './recovery.js';
 import { encodeSnapshot } from './snapshot-codec.js';
@@ -296,6 +296,11 @@ export class EmbeddedStore implements Store {
 
   queueCloseRange(queue: string, member: string): Promise<number | null> {
     return this.runPlan(() => planRangeClose(this.state, queue, member));
+  }
+
+  async queueRangeCursor(queue: string, member: string): Promise<number | null> {
+    this.assertUsable();
+    return rangeCursor(this.state, queue, member);
   }
 
   queueForgetRange(queue: string, member: string): Promise<void> {

@@ -44,8 +44,17 @@ export function planRangeTake(state: StoreState, queue: string, member: string, 
 
 /** See `Store.queueCloseRange`. */
 export function planRangeClose(state: StoreState, queue: string, member: string): RangePlan<number | null> {
-  const queued = state.queues.get(queue)?.get(member) !== undefined;
-  return { mutations: queued ? [{ t: 'qDel', queue, members: [member] }] : [], result: cursorOf(state, queue, member) ?? null };
+  const cursor = cursorOf(state, queue, member);
+  const mutations: Mutation[] = [];
+  if (state.queues.get(queue)?.get(member) !== undefined) mutations.push({ t: 'qDel', queue, members: [member] });
+  // Never pushed: a cursor at 0 bars a later push (a release racing a cancel).
+  if (cursor === undefined) mutations.push({ t: 'qSet', queue: cursorSet(queue), items: [{ member, score: 0 }] });
+  return { mutations, result: cursor ?? null };
+}
+
+/** See `Store.queueRangeCursor`. */
+export function rangeCursor(state: StoreState, queue: string, member: string): number | null {
+  return cursorOf(state, queue, member) ?? null;
 }
 
 /** See `Store.queueForgetRange`. */

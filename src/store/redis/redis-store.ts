@@ -269,6 +269,11 @@ export class RedisStore implements Store {
     return cursor === null ? null : Number(cursor);
   }
 
+  async queueRangeCursor(queue: string, member: string): Promise<number | null> {
+    const cursor = await this.queueRange(queue, ['cursor', member]);
+    return cursor === null ? null : Number(cursor);
+  }
+
   async queueForgetRange(queue: string, member: string): Promise<void> {
     await this.queueRange(queue, ['forget', member]);
   }

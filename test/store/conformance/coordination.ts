@@ -81,9 +81,15 @@ export function coordinationConformance(t: Test, makeStore: MakeStore): void {
 
   t.test('queues: closing a range stops it and reports how far it got; forgetting drops the cursor', async (t) => {
     const { store } = await openStore(t, makeStore);
-    t.equal(await store.queueCloseRange('ready', 'job-a'), null, 'never pushed');
+    t.equal(await store.queueCloseRange('ready', 'never'), null, 'never pushed');
+    t.equal(await store.queuePushRange('ready', 'never', 1), false, 'and closing bars a later push');
+    t.equal(await store.queueSize('ready'), 0);
+    t.equal(await store.queueRangeCursor('ready', 'job-a'), null);
     await store.queuePushRange('ready', 'job-a', 1);
+    t.equal(await store.queueRangeCursor('ready', 'job-a'), 0);
     await store.queueTakeRange('ready', 'job-a', 100, 30);
+    t.equal(await store.queueRangeCursor('ready', 'job-a'), 30, 'the cursor is read without a change');
+    t.equal(await store.queueSize('ready'), 1);
     t.equal(await store.queueCloseRange('ready', 'job-a'), 30, 'integers below the cursor were handed out');
     t.equal(await store.queueSize('ready'), 0, 'it left the queue');
     t.same(await store.queueTakeRange('ready', 'job-a', 100, 30), null, 'nothing more is handed out');

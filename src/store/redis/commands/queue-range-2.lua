@@ -8,7 +8,7 @@
     KEYS[1] queue (zset)
     KEYS[2] range cursors (hash, member → next integer to hand out)
 
-    ARGV[1] operation: 'push' | 'take' | 'close' | 'forget'
+    ARGV[1] operation: 'push' | 'take' | 'close' | 'cursor' | 'forget'
     ARGV[2] member
     push:   ARGV[3] score
     take:   ARGV[3] end (exclusive), ARGV[4] most integers to take
@@ -16,7 +16,9 @@
   Output:
     push:   1 when added, 0 when the member was pushed before
     take:   {from, to} (to exclusive), or nil when the member is not queued
-    close:  the cursor, or nil when the member was never pushed
+    close:  the cursor, or nil when the member was never pushed (it then
+            gets a cursor at 0, so it never will be)
+    cursor: the cursor, or nil when the member was never pushed
     forget: 1
 ]]
 local queueKey, cursorKey = KEYS[1], KEYS[2]
@@ -48,6 +50,16 @@ end
 if op == 'close' then
   local cursor = redis.call('HGET', cursorKey, member)
   redis.call('ZREM', queueKey, member)
+  if not cursor then
+    -- Never pushed: a cursor at 0 bars a later push (a release racing a cancel).
+    redis.call('HSET', cursorKey, member, 0)
+    return nil
+  end
+  return tonumber(cursor)
+end
+
+if op == 'cursor' then
+  local cursor = redis.call('HGET', cursorKey, member)
   if not cursor then
     return nil
   end
