@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
-import { normaliseRequirements, type ResourceRequirements } from '../actors/shared/resources.js';
-import { attemptIdOf, parseTaskId, taskIdOf, taskRef, workerRef } from '../actors/shared/ids.js';
-import { taskCreateEvent, TaskPlans } from '../jobs/task-plan.js';
+import { normaliseRequirements } from '../actors/shared/resources.js';
+import { parseTaskId, taskRef, workerRef } from '../actors/shared/ids.js';
+import { TaskPlans } from '../jobs/task-plan.js';
 import { scoreResult } from '../jobs/aggregate/index.js';
 import { TASK_EFFECT } from '../actors/task/task.events.js';
 import { WORKER_EFFECT } from '../actors/worker/worker.events.js';
@@ -14,10 +14,10 @@ import type { MailboxMessage, Store } from '../store/store.js';
 import { appendTail, taskEventFromFinished, taskIdOfAttempt } from './agent-reports.js';
 import { buildDispatch, type DispatchEffectData, type DispatchRevisionRef, type RevisionResolver } from './dispatch.js';
 import { JobFacts } from './job-facts.js';
-import { fits, subtract } from './capacity.js';
 import { AGENT_GROUP } from './job-effects.js';
 import { LocalAgentPool } from './local-agents.js';
-import { ReadyQueues, type ReadyAttempt, type ReadyCandidate, type ReadyJobRange } from './ready-queue.js';
+import { Placement } from './placement.js';
+import { ReadyQueues } from './ready-queue.js';
 
 export interface SchedulerOptions {
   readonly node: ControllerNode;
@@ -37,22 +37,17 @@ export interface SchedulerOptions {
   readonly onProjectPrepared?: (workerId: string, message: ProjectPrepared) => void;
 }
 
-/** Candidates looked at per class per placement round. */
-const PEEK_DEPTH = 32;
-/** Most tasks one placement round takes from one job's range (one commit creates and dispatches them). */
-const MAX_RANGE_TAKE = 256;
-
-type ReadyAttemptCandidate = ReadyCandidate & { readonly attempt: ReadyAttempt };
 
 /** A command for an agent whose stream another controller holds. */
 type ForwardedCommand = { kind: 'dispatch'; data: DispatchEffectData } | { kind: 'cancel'; attemptId: string; reason: string };
 
 /**
- * Pull-based scheduling (ARCHITECTURE.md §5). Ready attempts wait in the
- * store's priority queues; the controller holding an agent's stream claims
- * the best attempts that fit the agent's free capacity (a claim is an atomic
- * removal, so one controller wins), tells the task actor, and — once the task
- * accepted (its `task.dispatch` effect) — sends the dispatch on the stream.
+ * Pull-based scheduling (ARCHITECTURE.md §5). Ready attempts and jobs'
+ * ranges of tasks to come wait in the store's priority queues; the controller
+ * holding an agent's stream claims what fits the agent's free capacity
+ * (`Placement`: atomic claims, so one controller wins each), tells the task
+ * actor, and — once the task accepted (its `task.dispatch` effect) — sends the
+ * dispatch on the stream.
  * Commands for an agent on another controller travel through a per-worker
  * queue in the store that its controller polls.
  */
@@ -67,12 +62,10 @@ export class Scheduler implements AgentSessionHandler {
   private readonly missedHeartbeatsAllowed: number;
   private readonly pollIntervalMs: number;
   private readonly outputTails = new Map<string, string>();
-  private readonly placing = new Set<string>();
-  private readonly placeAgain = new Set<string>();
   /** `<workerId> <contentHash>` pairs already asked to prepare. */
   private readonly preparationAsked = new Set<string>();
   private readonly jobFacts: JobFacts;
-  private readonly taskPlans: TaskPlans;
+  private readonly placement: Placement;
   private poller: NodeJS.Timeout | undefined;
   /** Agent reports of this turn of the event loop, appended to the mailboxes in one call (see `sendBatched`). */
   private outgoing: { messages: MailboxMessage[]; sent: Promise<void> } | undefined;
@@ -85,7 +78,7 @@ export class Scheduler implements AgentSessionHandler {
     this.logger = options.logger.child({ component: 'scheduler' });
     this.queues = new ReadyQueues(options.store);
     this.jobFacts = new JobFacts(options.node);
-    this.taskPlans = TaskPlans.for(options.node, options.store);
+    this.placement = new Placement({ node: options.node, agents: this.agents, queues: this.queues, taskPlans: TaskPlans.for(options.node, options.store), logger: this.logger });
     // A job queued by this process is placed at once, not at the next poll.
     this.queues.onJobEnqueued(() => {
       for (const session of this.agents.sessions()) void this.placeWork(session.workerId);
@@ -291,111 +284,9 @@ export class Scheduler implements AgentSessionHandler {
 
   // ── placement ───────────────────────────────────────────────────────────
 
-  /** Claims queued attempts for one local agent until nothing else fits. */
-  async placeWork(workerId: string): Promise<void> {
-    if (this.placing.has(workerId)) {
-      this.placeAgain.add(workerId);
-      return;
-    }
-    this.placing.add(workerId);
-    try {
-      do {
-        this.placeAgain.delete(workerId);
-        while (await this.placeOne(workerId));
-      } while (this.placeAgain.has(workerId));
-    } catch (error) {
-      this.logger.warn({ err: error, workerId }, 'placement round failed');
-    } finally {
-      this.placing.delete(workerId);
-    }
-  }
-
-  /**
-   * One placement round: of the best waiting attempts, takes every one that
-   * still fits the agent (best first), claims them together and tells their
-   * tasks in one append. True when anything was placed (there may be more).
-   */
-  private async placeOne(workerId: string): Promise<boolean> {
-    const session = this.agents.session(workerId);
-    if (!session) return false;
-    const profiles = session.register.capacity?.profile === 'gpu' ? (['gpu', 'cpu'] as const) : (['cpu'] as const);
-    const candidates = (await Promise.all(profiles.map((profile) => this.queues.peek(profile, PEEK_DEPTH)))).flat().sort((a, b) => a.score - b.score);
-    const now = Date.now();
-    // What is left is worked out once and reduced as candidates are picked (attempts are held at once).
-    let free = this.agents.free(workerId, now);
-    const attempts: ReadyAttemptCandidate[] = [];
-    const ranges: { range: ReadyJobRange; count: number }[] = [];
-    for (const candidate of candidates) {
-      if (free === undefined) break;
-      if (candidate.attempt) {
-        if (!fits(candidate.attempt.requirements, free)) continue;
-        free = subtract(free, candidate.attempt.requirements);
-        this.agents.hold(workerId, candidate.attempt.attemptId, candidate.attempt.requirements, now);
-        attempts.push(candidate);
-        continue;
-      }
-      let count = 0;
-      while (count < Math.min(candidate.range.taskCount, MAX_RANGE_TAKE) && fits(candidate.range.requirements, free)) {
-        free = subtract(free, candidate.range.requirements);
-        count++;
-      }
-      if (count > 0) ranges.push({ range: candidate.range, count });
-    }
-    if (attempts.length === 0 && ranges.length === 0) return false;
-    const [won, created] = await Promise.all([this.claimAttempts(workerId, profiles, attempts), this.takeFromJobs(workerId, ranges, now)]);
-    if (won.length === 0 && created.length === 0) return false;
-    await this.node.applyNow([
-      ...won.map(({ attempt }) => this.dispatchedMessage(attempt.taskId, attempt.attemptId, workerId)),
-      ...created,
-    ]);
-    return true;
-  }
-
-  /** Claims picked attempts, one store step per resource class; returns those this controller won. */
-  private async claimAttempts(workerId: string, profiles: readonly ResourceRequirements['profile'][], picked: readonly ReadyAttemptCandidate[]): Promise<ReadyAttemptCandidate[]> {
-    if (picked.length === 0) return [];
-    const claimed = new Set<string>();
-    for (const profile of profiles) {
-      const members = picked.filter((candidate) => candidate.attempt.requirements.profile === profile).map((candidate) => candidate.member);
-      if (members.length > 0) for (const member of await this.queues.claimMany(profile, members)) claimed.add(member);
-    }
-    return picked.filter((candidate) => {
-      if (!claimed.has(candidate.member)) this.agents.release(workerId, candidate.attempt.attemptId); // another controller won it
-      return claimed.has(candidate.member);
-    });
-  }
-
-  /**
-   * Takes task indexes from jobs' ranges and returns, per task taken, its
-   * `task.create` (the job's plan, `claimed`) and its `task.dispatched`: a
-   * task comes to exist in the commit that dispatches it. Taken indexes are
-   * held on the agent at once.
-   */
-  private async takeFromJobs(workerId: string, ranges: readonly { range: ReadyJobRange; count: number }[], now: number): Promise<MailboxMessage[]> {
-    const messages: MailboxMessage[] = [];
-    await Promise.all(
-      ranges.map(async ({ range, count }) => {
-        const taken = await this.queues.takeFromJob(range, count);
-        if (taken === null) return;
-        const plan = await this.taskPlans.of(range.jobId);
-        if (plan === null) {
-          this.logger.warn({ jobId: range.jobId, from: taken.from, to: taken.to }, 'tasks taken from a job whose plan is gone; not created');
-          return;
-        }
-        for (let index = taken.from; index < taken.to; index++) {
-          const taskId = taskIdOf(range.jobId, index);
-          const attemptId = attemptIdOf(taskId, 1);
-          this.agents.hold(workerId, attemptId, range.requirements, now);
-          const create = taskCreateEvent(plan.template, index, plan.payloads[index] ?? null, 'claimed');
-          messages.push(this.node.message(taskRef(taskId), create, `create:${taskId}`), this.dispatchedMessage(taskId, attemptId, workerId));
-        }
-      }),
-    );
-    return messages;
-  }
-
-  private dispatchedMessage(taskId: string, attemptId: string, workerId: string): MailboxMessage {
-    return this.node.message(taskRef(taskId), { type: 'task.dispatched', attemptId, workerId }, `dispatched:${attemptId}`);
+  /** Claims queued work for one local agent until nothing else fits (see `Placement`). */
+  placeWork(workerId: string): Promise<void> {
+    return this.placement.placeWork(workerId);
   }
 
   private async pollLocalAgents(): Promise<void> {

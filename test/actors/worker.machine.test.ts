@@ -128,12 +128,12 @@ t.test('ready ↔ busy', async (t) => {
     t.equal(d.value, 'busy');
   });
 
-  t.test('a release while ready offers the capacity again', async (t) => {
+  t.test('a release while ready frees the allocation and declares nothing (the scheduler placed work on the agent\'s report)', async (t) => {
     const d = readyWorker();
     assign(d, 0);
     d.send({ type: 'worker.task_released', at: T0 + 5000, attemptId: 'job_x.t0.a1' });
     t.equal(d.value, 'ready');
-    t.same(effectTypes(d.effects), ['effect:worker.capacity_available']);
+    t.same(d.effects, []);
     t.same(d.context.allocations, []);
   });
 

@@ -52,6 +52,30 @@ t.test('ready queues: priority bands, then age; one claimer wins', async (t) => 
   t.equal(await queues.size('cpu'), 2, 'a cancelled attempt is removed by its requirements');
 });
 
+t.test('a job waits as one range ranked like its attempts; its tasks are taken in order, once', async (t) => {
+  const redis = await startRedisServer(t);
+  const store = await makeRedisStore(redis, { shardCount: 4 });
+  t.teardown(() => store.close());
+  const queues = new ReadyQueues(store);
+  await queues.enqueue('j.t0', 'j.t0.a2', { cpu: 1 }, 'normal', 2_000);
+  await queues.enqueueJob('job_big', 300, { cpu: 2, memory_mb: 2048 }, 'high', 5_000);
+  await queues.enqueueJob('job_big', 300, { cpu: 2, memory_mb: 2048 }, 'high', 9_000);
+  const [first, second] = await queues.peek('cpu', 10);
+  const range = { jobId: 'job_big', taskCount: 300, requirements: normaliseRequirements({ cpu: 2, memory_mb: 2048 }) };
+  t.same(first?.range, range, 'the high-priority job first, its requirements in the member');
+  t.equal(first?.attempt, undefined);
+  t.equal(second?.attempt?.attemptId, 'j.t0.a2', 'then the waiting retry');
+  t.equal(await queues.size('cpu'), 2, 'queued once: a second push changes nothing');
+  t.same(ReadyQueues.decode(first?.member ?? ''), undefined, 'a range never reads as an attempt');
+  t.same(ReadyQueues.decodeRange(second?.member ?? ''), undefined, 'nor an attempt as a range');
+
+  const takes = await Promise.all([queues.takeFromJob(range, 128), queues.takeFromJob(range, 128), queues.takeFromJob(range, 128)]);
+  t.same(takes.map((taken) => (taken ? taken.to - taken.from : 0)).sort((a, b) => a - b), [44, 128, 128], 'three racing takes share the 300 tasks');
+  t.equal(await queues.handedOut('job_big', 300, { cpu: 2, memory_mb: 2048 }), 300);
+  t.same(await queues.takeFromJob(range, 128), null, 'nothing is left');
+  t.equal(await queues.size('cpu'), 1, 'the used-up range left the queue');
+});
+
 t.test('claimed capacity lapses unless the dispatch is confirmed', async (t) => {
   const pool = new LocalAgentPool();
   const session = {

@@ -117,5 +117,9 @@ export const taskKind: ActorKind<TaskMachine> = {
   readModel: taskReadModel,
   // A task is written three or more times and listed rarely: its view is worked out when read.
   readModelStorage: 'derived',
+  // No event log: nothing reads one (users read the job's), and a task's
+  // history is its `attempts`, kept in its snapshot. Saves a list push per
+  // state change, four per task.
+  logEntry: () => undefined,
   contextStorage: taskContextStorage,
 };

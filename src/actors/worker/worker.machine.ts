@@ -31,8 +31,11 @@ import {
  *   confirms is lost like any other. `worker.registered` → `ready`.
  * - `ready` / `busy` are derived from free capacity after every change:
  *   `ready` = room for a minimal task (1 CPU, 256 MB), `busy` = not. Entering
- *   `ready`, and every release while `ready`, declares
- *   `worker.capacity_available` so the pull scheduler claims work for it.
+ *   `ready` declares `worker.capacity_available` so the pull scheduler claims
+ *   work for it. A release while `ready` declares nothing: the controller
+ *   holding the agent's stream places work as soon as the agent reports the
+ *   attempt finished, before the release reaches this actor (one effect per
+ *   task saved).
  * - Allocations follow `worker.task_assigned` / `worker.task_released`, sent
  *   by tasks when a dispatch is accepted / an attempt ends (idempotent by
  *   attempt id). GPUs are allocated whole.
@@ -194,7 +197,6 @@ export const workerMachine = setup({
       always: { guard: not('hasRoomForMinimalTask'), target: 'busy' },
       on: {
         ...liveHandlers(),
-        'worker.task_released': { actions: ['recordRelease', 'declareCapacityAvailable'] },
         'worker.drain': { target: 'draining', actions: 'recordDrain' },
       },
     },

@@ -96,7 +96,7 @@ export function coordinationConformance(t: Test, makeStore: MakeStore): void {
     t.equal(await store.queueCloseRange('ready', 'job-a'), 30, 'closing again answers the same');
     t.equal(await store.queuePushRange('ready', 'job-a', 1), false, 'a closed range is not pushed again');
     await store.queueForgetRange('ready', 'job-a');
-    t.equal(await store.queueCloseRange('ready', 'job-a'), null, 'forgotten');
+    t.equal(await store.queueRangeCursor('ready', 'job-a'), null, 'forgotten');
     t.equal(await store.queuePushRange('ready', 'job-a', 1), true, 'and may be pushed anew');
     await store.queueForgetRange('ready', 'job-a');
     t.equal(await store.queueSize('ready'), 0, 'forgetting a queued range removes it');

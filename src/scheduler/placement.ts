@@ -1,0 +1,158 @@
+import type { Logger } from 'pino';
+import type { ControllerNode } from '../actors/runtime/index.js';
+import { attemptIdOf, taskIdOf, taskRef } from '../actors/shared/ids.js';
+import type { ResourceRequirements } from '../actors/shared/resources.js';
+import { taskCreateEvent, type TaskPlans } from '../jobs/task-plan.js';
+import type { MailboxMessage } from '../store/store.js';
+import { fits, subtract } from './capacity.js';
+import type { LocalAgentPool } from './local-agents.js';
+import type { ReadyAttempt, ReadyCandidate, ReadyJobRange, ReadyQueues } from './ready-queue.js';
+
+/** Candidates looked at per class per placement round. */
+const PEEK_DEPTH = 32;
+/** Most tasks one placement round takes from one job's range (one commit creates and dispatches them). */
+const MAX_RANGE_TAKE = 256;
+
+type ReadyAttemptCandidate = ReadyCandidate & { readonly attempt: ReadyAttempt };
+
+export interface PlacementOptions {
+  readonly node: ControllerNode;
+  readonly agents: LocalAgentPool;
+  readonly queues: ReadyQueues;
+  readonly taskPlans: TaskPlans;
+  readonly logger: Logger;
+}
+
+/**
+ * Placement on the agents whose streams this controller holds (pull-based,
+ * ARCHITECTURE.md §5): peek the ready queues, pick what fits an agent's free
+ * capacity, claim it atomically (one controller wins each attempt and each
+ * task index of a job range) and tell the tasks `task.dispatched`. A task
+ * taken from a job's range is created in that same commit (`task.create`,
+ * claimed), from the job's plan.
+ */
+export class Placement {
+  private readonly placing = new Set<string>();
+  private readonly placeAgain = new Set<string>();
+  private readonly node: ControllerNode;
+  private readonly agents: LocalAgentPool;
+  private readonly queues: ReadyQueues;
+  private readonly taskPlans: TaskPlans;
+  private readonly logger: Logger;
+
+  constructor(options: PlacementOptions) {
+    this.node = options.node;
+    this.agents = options.agents;
+    this.queues = options.queues;
+    this.taskPlans = options.taskPlans;
+    this.logger = options.logger;
+  }
+
+  /** Claims queued attempts for one local agent until nothing else fits. */
+  async placeWork(workerId: string): Promise<void> {
+    if (this.placing.has(workerId)) {
+      this.placeAgain.add(workerId);
+      return;
+    }
+    this.placing.add(workerId);
+    try {
+      do {
+        this.placeAgain.delete(workerId);
+        while (await this.placeOne(workerId));
+      } while (this.placeAgain.has(workerId));
+    } catch (error) {
+      this.logger.warn({ err: error, workerId }, 'placement round failed');
+    } finally {
+      this.placing.delete(workerId);
+    }
+  }
+
+  /**
+   * One placement round: of the best waiting attempts and job ranges, takes
+   * every attempt, and as many of a range's tasks, as still fit the agent
+   * (best first), claims them and dispatches them in one commit. True when
+   * anything was placed (there may be more).
+   */
+  private async placeOne(workerId: string): Promise<boolean> {
+    const session = this.agents.session(workerId);
+    if (!session) return false;
+    const profiles = session.register.capacity?.profile === 'gpu' ? (['gpu', 'cpu'] as const) : (['cpu'] as const);
+    const candidates = (await Promise.all(profiles.map((profile) => this.queues.peek(profile, PEEK_DEPTH)))).flat().sort((a, b) => a.score - b.score);
+    const now = Date.now();
+    // What is left is worked out once and reduced as candidates are picked (attempts are held at once).
+    let free = this.agents.free(workerId, now);
+    const attempts: ReadyAttemptCandidate[] = [];
+    const ranges: { range: ReadyJobRange; count: number }[] = [];
+    for (const candidate of candidates) {
+      if (free === undefined) break;
+      if (candidate.attempt) {
+        if (!fits(candidate.attempt.requirements, free)) continue;
+        free = subtract(free, candidate.attempt.requirements);
+        this.agents.hold(workerId, candidate.attempt.attemptId, candidate.attempt.requirements, now);
+        attempts.push(candidate);
+        continue;
+      }
+      let count = 0;
+      while (count < Math.min(candidate.range.taskCount, MAX_RANGE_TAKE) && fits(candidate.range.requirements, free)) {
+        free = subtract(free, candidate.range.requirements);
+        count++;
+      }
+      if (count > 0) ranges.push({ range: candidate.range, count });
+    }
+    if (attempts.length === 0 && ranges.length === 0) return false;
+    const [won, created] = await Promise.all([this.claimAttempts(workerId, profiles, attempts), this.takeFromJobs(workerId, ranges, now)]);
+    if (won.length === 0 && created.length === 0) return false;
+    await this.node.applyNow([
+      ...won.map(({ attempt }) => this.dispatchedMessage(attempt.taskId, attempt.attemptId, workerId)),
+      ...created,
+    ]);
+    return true;
+  }
+
+  /** Claims picked attempts, one store step per resource class; returns those this controller won. */
+  private async claimAttempts(workerId: string, profiles: readonly ResourceRequirements['profile'][], picked: readonly ReadyAttemptCandidate[]): Promise<ReadyAttemptCandidate[]> {
+    if (picked.length === 0) return [];
+    const claimed = new Set<string>();
+    for (const profile of profiles) {
+      const members = picked.filter((candidate) => candidate.attempt.requirements.profile === profile).map((candidate) => candidate.member);
+      if (members.length > 0) for (const member of await this.queues.claimMany(profile, members)) claimed.add(member);
+    }
+    return picked.filter((candidate) => {
+      if (!claimed.has(candidate.member)) this.agents.release(workerId, candidate.attempt.attemptId); // another controller won it
+      return claimed.has(candidate.member);
+    });
+  }
+
+  /**
+   * Takes task indexes from jobs' ranges and returns, per task taken, its
+   * `task.create` (the job's plan, `claimed`) and its `task.dispatched`: a
+   * task comes to exist in the commit that dispatches it. Taken indexes are
+   * held on the agent at once.
+   */
+  private async takeFromJobs(workerId: string, ranges: readonly { range: ReadyJobRange; count: number }[], now: number): Promise<MailboxMessage[]> {
+    const messages: MailboxMessage[] = [];
+    await Promise.all(
+      ranges.map(async ({ range, count }) => {
+        const taken = await this.queues.takeFromJob(range, count);
+        if (taken === null) return;
+        const plan = await this.taskPlans.of(range.jobId);
+        if (plan === null) {
+          this.logger.warn({ jobId: range.jobId, from: taken.from, to: taken.to }, 'tasks taken from a job whose plan is gone; not created');
+          return;
+        }
+        for (let index = taken.from; index < taken.to; index++) {
+          const taskId = taskIdOf(range.jobId, index);
+          const attemptId = attemptIdOf(taskId, 1);
+          this.agents.hold(workerId, attemptId, range.requirements, now);
+          const create = taskCreateEvent(plan.template, index, plan.payloads[index] ?? null, 'claimed');
+          messages.push(this.node.message(taskRef(taskId), create, `create:${taskId}`), this.dispatchedMessage(taskId, attemptId, workerId));
+        }
+      }),
+    );
+    return messages;
+  }
+
+  private dispatchedMessage(taskId: string, attemptId: string, workerId: string): MailboxMessage {
+    return this.node.message(taskRef(taskId), { type: 'task.dispatched', attemptId, workerId }, `dispatched:${attemptId}`);
+  }
+}
