@@ -1,3 +1,4 @@
+import { JOB_TERMINAL_STATUSES } from '../actors/job/job.events.js';
 import { jobRef, taskIdOf } from '../actors/shared/ids.js';
 import { taskInputFromCreateEvent, taskReadModel } from '../actors/task/task.kind.js';
 import { expandTaskContext } from '../actors/task/task.storage.js';
@@ -82,7 +83,7 @@ export function deferredTaskView(job: JsonObject, plan: JobTaskPlan, index: numb
   const input = taskInputFromCreateEvent(taskId, { ...taskCreateEvent(plan.template, index, payload, 'ready'), at: plan.template.createdAt });
   if (input === undefined) return null;
   const status = stringOf(job.status);
-  const ended = ['completed', 'partial', 'failed', 'cancelled'].includes(status);
+  const ended = (JOB_TERMINAL_STATUSES as readonly string[]).includes(status);
   const waiting = Array.isArray(job.waiting_for) && job.waiting_for.length > 0;
   const context = expandTaskContext({ ...input, cancelReason: ended ? stringOf(job.cancel_reason, `job ${status}`) : null });
   const state = ended

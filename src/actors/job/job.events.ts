@@ -127,11 +127,11 @@ export type JobTerminalStatus = (typeof JOB_TERMINAL_STATUSES)[number];
 
 /** Effect kinds the job declares (`effect` action). */
 export const JOB_EFFECT = {
-  /** Expand the spec into tasks (`task.create` each), then answer `job.planned`. */
+  /** Plan the tasks, queue them as one range (unless `blocked`), then answer `job.planned`. */
   plan: 'job.plan',
-  /** Send `task.release` to tasks `0 … taskCount-1` (dependencies met). */
+  /** Queue the job's range of tasks (dependencies met). */
   releaseTasks: 'job.release_tasks',
-  /** Send `task.cancel` to tasks `0 … taskCount-1`; finished tasks ignore it. */
+  /** Close the job's range; `task.cancel` to the tasks handed out that have not ended. */
   cancelTasks: 'job.cancel_tasks',
   /** Answer `job.queue_timeout {liveCapacity}` after looking at the fleet. */
   checkCapacity: 'job.check_capacity',

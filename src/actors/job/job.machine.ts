@@ -34,13 +34,15 @@ import { recordTaskFinished } from './job.tasks.js';
  *   "rejected before it starts"). Dependencies are registered on creation
  *   (`job.dependent_registered` to each), so they answer when they end — or at
  *   once if they already have.
- * - `planning.creating_tasks` (entry): declares `job.plan`; the planner sends
- *   `task.create` for `<jobId>.t0 … t<n-1>` (blocked when the job has
- *   dependencies) and then `job.planned {taskCount}`. `job.planning_failed` → failed.
+ * - `planning.creating_tasks` (entry): declares `job.plan`; the planner
+ *   plans `<jobId>.t0 … t<n-1>`, queues them as one ready-queue range (not
+ *   when the job has dependencies) and answers `job.planned {taskCount}`; the
+ *   scheduler creates each task as it dispatches it (`src/jobs/task-plan.ts`).
+ *   `job.planning_failed` → failed.
  * - `queued.waiting_dependencies` until every `depends_on` job reports
  *   `job.dependency_completed`; `job.dependency_failed` → cancelled.
- *   `queued.ready` (entry) declares `job.release_tasks` when tasks were created
- *   blocked. The queue timer (max(2 × timeout_s, 30 min)) fires
+ *   `queued.ready` (entry) declares `job.release_tasks`, which queues the
+ *   range, when the job has dependencies. The queue timer (max(2 × timeout_s, 30 min)) fires
  *   `job.queue_timeout`; the job asks for a capacity check
  *   (`job.check_capacity`) and cancels only when the answer says live capacity
  *   exists — during a fleet-wide outage it looks again 5 minutes later.
