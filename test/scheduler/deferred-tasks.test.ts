@@ -6,38 +6,19 @@
  * dispatch commit is still on its way.
  */
 import t from 'tap';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { actorKinds } from '../../src/actors/index.js';
-import { ControllerNode, type EffectHandler } from '../../src/actors/runtime/index.js';
 import { attemptIdOf, jobRef, taskIdOf, taskRef } from '../../src/actors/shared/ids.js';
 import { normaliseRequirements } from '../../src/actors/shared/resources.js';
 import { JobReader } from '../../src/gateway/jobs/job-reader.js';
 import { taskCreateEvent, TaskPlans } from '../../src/jobs/task-plan.js';
-import { jobEffectHandlers } from '../../src/scheduler/index.js';
 import { ReadyQueues } from '../../src/scheduler/ready-queue.js';
 import type { JsonObject } from '../../src/shared/json.js';
-import { silentLogger } from '../../src/shared/logger.js';
-import { EmbeddedStore } from '../../src/store/embedded/index.js';
+import { startJobNode } from '../helpers/job-node.js';
 import { waitFor } from '../helpers/wait.js';
 
 const ACCOUNT = 'acct_deferred';
 
-const { node, store, reader } = await (async () => {
-  const dataDir = await mkdtemp(join(tmpdir(), 'computalot-deferred-'));
-  const store = await EmbeddedStore.open({ dataDir, shardCount: 4 });
-  const effectHandlers = new Map<string, EffectHandler>();
-  const node = new ControllerNode({ store, kinds: actorKinds, logger: silentLogger(), leaseTtlMs: 1_500, heartbeatIntervalMs: 200, effectHandlers });
-  for (const [kind, handler] of jobEffectHandlers(node, store)) effectHandlers.set(kind, handler);
-  await node.start();
-  t.teardown(async () => {
-    await node.stop();
-    await store.close();
-    await rm(dataDir, { recursive: true, force: true });
-  });
-  return { node, store, reader: new JobReader(node, store) };
-})();
+const { node, store } = await startJobNode(t, 'deferred');
+const reader = new JobReader(node, store);
 
 async function submit(jobId: string, items: JsonObject[], extra: JsonObject = {}): Promise<void> {
   await node.send([node.message(jobRef(jobId), { type: 'job.submit', accountId: ACCOUNT, jobType: 'structured_runner', project: 'p', spec: { payload: {}, fan_out: { items } }, ...extra })]);

@@ -4,41 +4,19 @@
  * and a job that already counted a task is not moved by the repeat; tasks
  * taken from the job's range but never created are created.
  */
-import t, { type Test } from 'tap';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
-import { actorKinds } from '../../src/actors/index.js';
-import { ControllerNode, type EffectHandler } from '../../src/actors/runtime/index.js';
+import t from 'tap';
 import { jobRef, taskIdOf, taskRef } from '../../src/actors/shared/ids.js';
 import { normaliseRequirements } from '../../src/actors/shared/resources.js';
-import { jobEffectHandlers } from '../../src/scheduler/index.js';
 import { ReadyQueues } from '../../src/scheduler/ready-queue.js';
 import { missedTaskReports } from '../../src/scheduler/job-effects.js';
-import { EmbeddedStore } from '../../src/store/embedded/index.js';
+import { startJobNode } from '../helpers/job-node.js';
 import { createJobTasks } from '../helpers/job-tasks.js';
 import { waitFor } from '../helpers/wait.js';
 
 type View = { status: string; summary: { tasks: { finished: number; cancelled: number } } };
 
-async function startNode(t: Test) {
-  const dataDir = await mkdtemp(join(tmpdir(), 'computalot-reconcile-'));
-  const store = await EmbeddedStore.open({ dataDir, shardCount: 4 });
-  const effectHandlers = new Map<string, EffectHandler>();
-  const node = new ControllerNode({ store, kinds: actorKinds, logger: pino({ level: 'silent' }), leaseTtlMs: 1_500, heartbeatIntervalMs: 200, effectHandlers });
-  for (const [kind, handler] of jobEffectHandlers(node, store)) effectHandlers.set(kind, handler);
-  await node.start();
-  t.teardown(async () => {
-    await node.stop();
-    await store.close();
-    await rm(dataDir, { recursive: true, force: true });
-  });
-  return { store, node, effectHandlers };
-}
-
 t.test('finished tasks are reported again from their read models; the job counts each once', async (t) => {
-  const { store, node, effectHandlers } = await startNode(t);
+  const { store, node, effectHandlers } = await startJobNode(t, 'reconcile');
   const jobId = 'job_20260101_000000_recon1';
   await node.send([
     node.message(jobRef(jobId), {
@@ -90,7 +68,7 @@ t.test('finished tasks are reported again from their read models; the job counts
 });
 
 t.test('tasks handed out whose dispatch commit never came are created, waiting, by the reconcile', async (t) => {
-  const { store, node, effectHandlers } = await startNode(t);
+  const { store, node, effectHandlers } = await startJobNode(t, 'reconcile');
   const jobId = 'job_20260101_000000_recon2';
   const items = [{ a: 1 }, { a: 2 }, { a: 3 }, { a: 4 }];
   await node.send([node.message(jobRef(jobId), { type: 'job.submit', accountId: 'acct_a', jobType: 'structured_runner', project: 'proj', spec: { payload: {}, fan_out: { items } } })]);
