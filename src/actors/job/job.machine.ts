@@ -1,6 +1,5 @@
 import { assertEvent, enqueueActions, setup } from 'xstate';
 import { assign } from '../runtime/fast-assign.js';
-import type { JsonObject, JsonValue } from '../../shared/json.js';
 import { effectActions } from '../runtime/effects.js';
 import { accountRef, jobRef } from '../shared/ids.js';
 import { JOB_EFFECT, type JobEvent, type JobInput } from './job.events.js';
@@ -18,6 +17,7 @@ import {
   type JobContext,
 } from './job.logic.js';
 import { recordTaskFinished } from './job.tasks.js';
+import { decidedOutcomeTransitions, dependencyAnswer, lateMessageHandlers, requirementsOf } from './job.transitions.js';
 
 /**
  * # Job lifecycle
@@ -387,34 +387,5 @@ export const jobMachine = setup({
     cancelled: { entry: ['finalizeCancelled', 'declareTerminalEffects'], on: lateMessageHandlers() },
   },
 });
-
-/** Checked after every event in `queued` and `running`: end as soon as the outcome is decided. */
-function decidedOutcomeTransitions() {
-  return [
-    { guard: 'outcomeIsCompleted', target: '#job.completed' },
-    { guard: 'outcomeIsPartial', target: '#job.partial' },
-    { guard: 'outcomeIsFailed', target: '#job.failed' },
-  ] as const;
-}
-
-/** What a terminal job still answers; everything else is ignored. */
-function lateMessageHandlers() {
-  return {
-    'job.hold_placed': { guard: 'isUnansweredHold', actions: 'releaseLateHold' },
-    'job.planned': { guard: 'isUnplanned', actions: 'cancelLatePlannedTasks' },
-  } as const;
-}
-
-/** The job's task requirements as submitted: with the task count, they name the job's ready-queue range. */
-function requirementsOf(context: JobContext): JsonValue {
-  return context.spec.requirements ?? null;
-}
-
-/** How a dependent hears this job's end: only `completed` satisfies a dependency. */
-function dependencyAnswer(context: JobContext): JsonObject & { type: string } {
-  return context.status === 'completed'
-    ? { type: 'job.dependency_completed', jobId: context.jobId }
-    : { type: 'job.dependency_failed', jobId: context.jobId, status: context.status ?? 'unknown' };
-}
 
 export type JobMachine = typeof jobMachine;

@@ -1,10 +1,11 @@
-import { and, assertEvent, enqueueActions, not, setup } from 'xstate';
+import { and, assertEvent, enqueueActions, setup } from 'xstate';
 import { assign } from '../runtime/fast-assign.js';
 import { effectActions } from '../runtime/effects.js';
 import { jobRef, workerRef } from '../shared/ids.js';
 import { tail } from '../shared/json-fields.js';
 import { requirementsToJson } from '../shared/resources.js';
 import { TASK_EFFECT, type TaskEvent, type TaskInput } from './task.events.js';
+import { cancelAttempt, dispatch, endWithFailure, endWithSuccess, endWithWorkerLost } from './task.transitions.js';
 import {
   OUTPUT_TAIL_CHARS,
   applyFailure,
@@ -370,69 +371,5 @@ export const taskMachine = setup({
     timed_out: { type: 'final', entry: ['markTimedOut', 'notifyJobFinished'] },
   },
 });
-
-// Transitions shared by `dispatched` and `running` (an attempt in either phase
-// can end the same ways), and by `ready` and `claimed`. Only named actions and
-// guards, so they type-check wherever they are spread.
-
-function dispatch() {
-  return {
-    guard: 'isExpectedAttempt',
-    target: '#task.dispatched',
-    actions: ['recordDispatch', 'notifyWorkerAssigned', 'declareDispatch', 'armStartDeadline'],
-  } as const;
-}
-
-function endWithSuccess() {
-  return {
-    guard: 'isExpectedAttempt',
-    target: '#task.succeeded',
-    actions: ['disarmAttemptTimer', 'notifyWorkerReleased', 'recordSuccess'],
-  } as const;
-}
-
-function endWithFailure() {
-  return [
-    {
-      guard: and(['isExpectedAttempt', 'isRetryableFailure', 'hasRetriesLeft']),
-      target: '#task.pending.backoff',
-      actions: ['disarmAttemptTimer', 'notifyWorkerReleased', 'recordFailure', 'prepareRetry', 'armRetryTimer'],
-    },
-    {
-      // A timeout the runner enforced ends like the controller's own run deadline.
-      guard: and(['isExpectedAttempt', 'isTimeoutFailure']),
-      target: '#task.timed_out',
-      actions: ['disarmAttemptTimer', 'notifyWorkerReleased', 'recordFailure'],
-    },
-    {
-      guard: 'isExpectedAttempt',
-      target: '#task.failed',
-      actions: ['disarmAttemptTimer', 'notifyWorkerReleased', 'recordFailure'],
-    },
-  ] as const;
-}
-
-function endWithWorkerLost() {
-  // No release to the worker: it is lost, its allocations are gone with it.
-  return [
-    {
-      guard: and(['isCurrentWorker', 'hasRetriesLeft']),
-      target: '#task.pending.backoff',
-      actions: ['disarmAttemptTimer', 'recordWorkerLost', 'prepareRetry', 'armRetryTimer'],
-    },
-    {
-      guard: and(['isCurrentWorker', not('hasRetriesLeft')]),
-      target: '#task.failed',
-      actions: ['disarmAttemptTimer', 'recordWorkerLost'],
-    },
-  ] as const;
-}
-
-function cancelAttempt() {
-  return {
-    target: '#task.cancelled',
-    actions: ['declareKill', 'disarmAttemptTimer', 'notifyWorkerReleased', 'recordCancelledAttempt', 'recordCancel'],
-  } as const;
-}
 
 export type TaskMachine = typeof taskMachine;

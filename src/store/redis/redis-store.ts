@@ -21,7 +21,8 @@ import { decodeCommitReply, encodeCommit } from './commit-request.js';
 import { RedisKeys } from './keys.js';
 import { RedisMailbox } from './mailbox.js';
 import { closeConnection, execPipeline } from './connection.js';
-import { StoreScripts, type ScriptArg } from './scripts.js';
+import { RedisQueueRanges } from './queue-ranges.js';
+import { StoreScripts } from './scripts.js';
 
 /** Applied event ids are remembered this long (ms) by default: 7 days. */
 export const DEFAULT_APPLIED_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
@@ -56,6 +57,7 @@ export interface RedisStoreOptions {
 export class RedisStore implements Store {
   readonly kind = 'redis' as const;
   private closed = false;
+  private readonly ranges: RedisQueueRanges;
 
   private constructor(
     readonly shardCount: number,
@@ -64,7 +66,9 @@ export class RedisStore implements Store {
     private readonly scripts: StoreScripts,
     private readonly mailbox: RedisMailbox,
     private readonly appliedRetentionMs: number,
-  ) {}
+  ) {
+    this.ranges = new RedisQueueRanges(keys, scripts);
+  }
 
   /** Connects, registers the scripts and creates the shard mailboxes' consumer groups. */
   static async connect(options: RedisStoreOptions): Promise<RedisStore> {
@@ -254,32 +258,24 @@ export class RedisStore implements Store {
     return this.redis.zcard(this.keys.queue(queue));
   }
 
-  async queuePushRange(queue: string, member: string, score: number): Promise<boolean> {
-    return (await this.queueRange(queue, ['push', member, score])) === 1;
+  queuePushRange(queue: string, member: string, score: number): Promise<boolean> {
+    return this.ranges.push(queue, member, score);
   }
 
-  async queueTakeRange(queue: string, member: string, end: number, max: number): Promise<{ from: number; to: number } | null> {
-    if (max <= 0) return null;
-    const taken = (await this.queueRange(queue, ['take', member, end, max])) as [number, number] | null;
-    return taken === null ? null : { from: Number(taken[0]), to: Number(taken[1]) };
+  queueTakeRange(queue: string, member: string, end: number, max: number): Promise<{ from: number; to: number } | null> {
+    return this.ranges.take(queue, member, end, max);
   }
 
-  async queueCloseRange(queue: string, member: string): Promise<number | null> {
-    const cursor = await this.queueRange(queue, ['close', member]);
-    return cursor === null ? null : Number(cursor);
+  queueCloseRange(queue: string, member: string): Promise<number | null> {
+    return this.ranges.close(queue, member);
   }
 
-  async queueRangeCursor(queue: string, member: string): Promise<number | null> {
-    const cursor = await this.queueRange(queue, ['cursor', member]);
-    return cursor === null ? null : Number(cursor);
+  queueRangeCursor(queue: string, member: string): Promise<number | null> {
+    return this.ranges.cursor(queue, member);
   }
 
-  async queueForgetRange(queue: string, member: string): Promise<void> {
-    await this.queueRange(queue, ['forget', member]);
-  }
-
-  private queueRange(queue: string, args: ScriptArg[]): Promise<unknown> {
-    return this.scripts.run('queueRange', [this.keys.queue(queue), this.keys.queueRangeCursors(queue)], args);
+  queueForgetRange(queue: string, member: string): Promise<void> {
+    return this.ranges.forget(queue, member);
   }
 
   // ── leases ──────────────────────────────────────────────────────────────
