@@ -22,12 +22,14 @@ const FAILURE_KINDS: Record<string, FailureKind> = {
  * Turns an agent's `TaskFinished` into the task actor's event. Success is an
  * empty `failure_kind` and exit code 0; the result file's JSON becomes the
  * task result. `undefined` for attempts the agent reports as cancelled: the
- * task already knows (it asked for the cancel).
+ * task already knows (it asked for the cancel). `startedAt`: the attempt's
+ * start, when its report was held back to travel with the result.
  */
-export function taskEventFromFinished(finished: TaskFinished, at: number): (JsonObject & { type: string }) | undefined {
+export function taskEventFromFinished(finished: TaskFinished, at: number, startedAt?: number): (JsonObject & { type: string }) | undefined {
   const outputTail = finished.outputTail === '' ? null : finished.outputTail;
+  const start: JsonObject = startedAt === undefined ? {} : { startedAt };
   if (finished.failureKind === '' && finished.exitCode === 0) {
-    return { type: 'task.succeeded', at, attemptId: finished.attemptId, result: parseResult(finished.resultJson), exitCode: 0, outputTail };
+    return { type: 'task.succeeded', at, attemptId: finished.attemptId, result: parseResult(finished.resultJson), exitCode: 0, outputTail, ...start };
   }
   if (finished.failureKind === 'cancelled') return undefined;
   return {
@@ -38,6 +40,7 @@ export function taskEventFromFinished(finished: TaskFinished, at: number): (Json
     error: finished.errorTail || finished.outputTail.slice(-1000),
     failureKind: FAILURE_KINDS[finished.failureKind] ?? 'runner_error',
     outputTail,
+    ...start,
   };
 }
 

@@ -81,6 +81,11 @@ export class LocalAgentPool {
     this.agents.get(workerId)?.placements.delete(attemptId);
   }
 
+  /** The attempts placed on `workerId` (claimed or sent, not yet reported ended). */
+  attemptsOf(workerId: string): string[] {
+    return [...(this.agents.get(workerId)?.placements.keys() ?? [])];
+  }
+
   /** Which local worker (if any) runs `attemptId`. */
   workerOf(attemptId: string): string | undefined {
     for (const [workerId, agent] of this.agents) if (agent.placements.has(attemptId)) return workerId;

@@ -18,6 +18,8 @@ import { AGENT_GROUP } from './job-effects.js';
 import { LocalAgentPool } from './local-agents.js';
 import { Placement } from './placement.js';
 import { ReadyQueues } from './ready-queue.js';
+import { StartFolding } from './start-folding.js';
+import { WorkerAllocationBatches } from './worker-allocations.js';
 
 export interface SchedulerOptions {
   readonly node: ControllerNode;
@@ -35,6 +37,8 @@ export interface SchedulerOptions {
   readonly onPreparationRequested?: (accountId: string, project: string, contentHash: string) => void;
   /** Called when an agent reports a project revision's preparation state. */
   readonly onProjectPrepared?: (workerId: string, message: ProjectPrepared) => void;
+  /** How long an agent's `started` report may wait to be folded into the result (ms); 0 sends it at once. Default 200. */
+  readonly startHoldMs?: number;
 }
 
 
@@ -66,6 +70,8 @@ export class Scheduler implements AgentSessionHandler {
   private readonly preparationAsked = new Set<string>();
   private readonly jobFacts: JobFacts;
   private readonly placement: Placement;
+  private readonly starts: StartFolding;
+  private readonly allocations: WorkerAllocationBatches;
   private poller: NodeJS.Timeout | undefined;
   /** Agent reports of this turn of the event loop, appended to the mailboxes in one call (see `sendBatched`). */
   private outgoing: { messages: MailboxMessage[]; sent: Promise<void> } | undefined;
@@ -86,6 +92,10 @@ export class Scheduler implements AgentSessionHandler {
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 2_000;
     this.missedHeartbeatsAllowed = options.missedHeartbeatsAllowed ?? 3;
     this.pollIntervalMs = options.pollIntervalMs ?? 100;
+    this.allocations = new WorkerAllocationBatches(options.node, (error, workers) => this.logger.warn({ err: error, workers }, 'worker allocations not recorded'));
+    this.starts = new StartFolding(options.startHoldMs ?? 200, (attemptId, at) =>
+      this.sendToActor(taskRef(taskIdOfAttempt(attemptId)), { type: 'task.started', attemptId, at }, `agent:${attemptId}:started`),
+    );
   }
 
   start(): void {
@@ -95,6 +105,7 @@ export class Scheduler implements AgentSessionHandler {
   stop(): void {
     if (this.poller) clearInterval(this.poller);
     this.poller = undefined;
+    this.starts.releaseAll();
   }
 
   /** The effect handlers this scheduler runs for the task and worker machines. */
@@ -149,7 +160,8 @@ export class Scheduler implements AgentSessionHandler {
   }
 
   onHeartbeat(session: AgentSession, _heartbeat: Heartbeat): void {
-    this.sendToActor(workerRef(session.workerId), { type: 'worker.heartbeat' });
+    // The attempts this controller knows the agent runs: the worker drops allocations whose release was lost.
+    this.sendToActor(workerRef(session.workerId), { type: 'worker.heartbeat', running: this.agents.attemptsOf(session.workerId) });
     this.markAgentLive(session.workerId);
   }
 
@@ -172,9 +184,10 @@ export class Scheduler implements AgentSessionHandler {
       case 'accepted':
         return;
       case 'started':
-        this.sendToActor(task, { type: 'task.started', attemptId }, `agent:${attemptId}:started`);
+        this.starts.hold(attemptId, at);
         return;
       case 'progress': {
+        this.starts.releaseNow(attemptId);
         const tail = appendTail(this.outputTails.get(attemptId) ?? '', event.message.outputChunk);
         this.outputTails.set(attemptId, tail);
         let progress = null;
@@ -189,7 +202,8 @@ export class Scheduler implements AgentSessionHandler {
       case 'finished': {
         this.outputTails.delete(attemptId);
         this.agents.release(session.workerId, attemptId);
-        const taskEvent = taskEventFromFinished(event.message, at);
+        this.allocations.release(session.workerId, attemptId);
+        const taskEvent = taskEventFromFinished(event.message, at, this.starts.take(attemptId));
         void this.placeWork(session.workerId);
         if (!taskEvent) return;
         return this.scoreAndSend(task, taskEvent, `agent:${attemptId}:finished`);
@@ -347,6 +361,8 @@ export class Scheduler implements AgentSessionHandler {
     const message: ControllerMessage = { kind: { $case: 'dispatchTask', value: dispatch } };
     this.agents.hold(session.workerId, data.attemptId, normaliseRequirements(data.requirements), Date.now());
     this.agents.confirm(session.workerId, data.attemptId);
+    // On the worker's books, so a lost worker's tasks hear of the loss.
+    this.allocations.assign(session.workerId, { taskId: data.taskId, attemptId: data.attemptId, requirements: data.requirements });
     if (!session.send(message)) throw new Error(`agent stream of ${session.workerId} is closed`);
   }
 

@@ -248,6 +248,24 @@ t.test('queued.ready', async (t) => {
     t.equal(recover?.type === 'scheduleTimer' && recover.params.dueAt, T0 + 2000 + 5 * MIN);
   });
 
+  t.test('a finished task that reports its start (folded into its result) moves the job to running', async (t) => {
+    const d = planned(2);
+    finish(d, 0, 'succeeded', { startedAt: T0 + 1500 });
+    t.equal(d.value, 'running');
+    t.equal(d.context.startedAt, T0 + 1500, 'the start the task reported, not the report time');
+    t.same(effectTypes(d.effects), ['cancelTimer:queue_timeout', 'scheduleTimer:recover']);
+    finish(d, 1, 'succeeded', { startedAt: T0 + 1600 });
+    t.equal(d.value, 'completed');
+    t.equal(d.context.startedAt, T0 + 1500);
+  });
+
+  t.test('every task finishing in one step still records that the job ran', async (t) => {
+    const d = planned(1);
+    finish(d, 0, 'succeeded', { startedAt: T0 + 1500 });
+    t.equal(d.value, 'completed');
+    t.equal(d.context.startedAt, T0 + 1500);
+  });
+
   t.test('tasks can finish without ever starting (e.g. start timeouts) → the job ends from queued', async (t) => {
     const d = planned(2);
     finish(d, 0, 'timed_out');

@@ -133,7 +133,7 @@ t.test('pending.claimed (created by the scheduler in the commit that dispatches 
     d.send({ type: 'task.dispatched', at: T0 + 1000, attemptId: A1, workerId: 'w1' });
     t.equal(d.value, 'dispatched');
     t.equal(d.context.claimed, false, 'the flag is spent');
-    t.same(effectTypes(d.effects), ['send:worker.task_assigned', 'effect:task.dispatch', 'scheduleTimer:attempt']);
+    t.same(effectTypes(d.effects), ['effect:task.dispatch', 'scheduleTimer:attempt']);
   });
 
   t.test('another attempt id is ignored; a cancel ends it without a dequeue', async (t) => {
@@ -152,10 +152,8 @@ t.test('pending.ready', async (t) => {
     t.equal(d.value, 'dispatched');
     t.equal(d.context.workerId, 'w1');
     t.match(d.context.attempts, [{ attemptId: A1, workerId: 'w1', dispatchedAt: T0 + 1000, startedAt: null, outcome: 'active' }]);
-    t.same(effectTypes(d.effects), ['send:worker.task_assigned', 'effect:task.dispatch', 'scheduleTimer:attempt']);
-    t.match(sendsOf(d.effects, 'worker.task_assigned'), [
-      { to: { kind: 'worker', id: 'w1' }, event: { taskId: TASK, attemptId: A1, requirements: { cpu: 2, memory_mb: 1024 } } },
-    ]);
+    // The worker hears of it from the controller that sends the dispatch (worker.allocations_changed), not from the task.
+    t.same(effectTypes(d.effects), ['effect:task.dispatch', 'scheduleTimer:attempt']);
     t.match(effectsOfKind(d.effects, 'task.dispatch'), [{ attemptId: A1, workerId: 'w1', payload: { model: 'a' }, timeoutS: 60, graceS: 30 }]);
     const timer = d.effects.find((e) => e.type === 'scheduleTimer');
     t.same(timer?.params, { timerId: 'attempt', dueAt: T0 + 1000 + 900_000, event: { type: 'task.timeout', attemptId: A1 } });
@@ -206,12 +204,40 @@ t.test('dispatched', async (t) => {
     t.same(d.effects, []);
   });
 
+  t.test('a result carrying its folded start records the start as task.started would', async (t) => {
+    const d = dispatched();
+    d.send({ type: 'task.succeeded', at: T0 + 3000, attemptId: A1, result: { score: 1 }, startedAt: T0 + 1200 });
+    t.equal(d.value, 'succeeded');
+    t.match(d.context.attempts, [{ attemptId: A1, startedAt: T0 + 1200, endedAt: T0 + 3000, outcome: 'succeeded' }]);
+    t.equal(d.context.firstStartedAt, T0 + 1200);
+    t.equal(d.context.runtimeMs, 1800, 'runtime from the folded start');
+    t.same(effectTypes(d.effects), ['cancelTimer:attempt', 'send:job.task_finished']);
+    t.match(finishedEvent(d)?.event, { outcome: 'succeeded', startedAt: T0 + 1200, runtimeMs: 1800 });
+  });
+
+  t.test('a failure carrying its folded start retries with the start on the failed attempt', async (t) => {
+    const d = dispatched();
+    d.send({ type: 'task.failed', at: T0 + 3000, attemptId: A1, exitCode: 1, error: 'boom', failureKind: 'exit_code', startedAt: T0 + 1500 });
+    t.same(d.value, { pending: 'backoff' });
+    t.match(d.context.attempts, [{ attemptId: A1, startedAt: T0 + 1500, outcome: 'failed' }]);
+    t.equal(d.context.firstStartedAt, T0 + 1500);
+    t.equal(d.context.runtimeMs, 1500);
+  });
+
+  t.test('a folded start never overwrites a start already recorded', async (t) => {
+    const d = dispatched();
+    d.send({ type: 'task.started', at: T0 + 1100, attemptId: A1 });
+    d.send({ type: 'task.succeeded', at: T0 + 3000, attemptId: A1, result: {}, startedAt: T0 + 1900 });
+    t.match(d.context.attempts, [{ startedAt: T0 + 1100 }]);
+    t.equal(d.context.firstStartedAt, T0 + 1100);
+  });
+
   t.test('a result may arrive before started (the started message was overtaken)', async (t) => {
     const d = dispatched();
     d.send({ type: 'task.succeeded', at: T0 + 3000, attemptId: A1, result: { score: 1 } });
     t.equal(d.value, 'succeeded');
     t.equal(d.context.runtimeMs, 0, 'never started: no runtime billed');
-    t.same(effectTypes(d.effects), ['cancelTimer:attempt', 'send:worker.task_released', 'send:job.task_finished']);
+    t.same(effectTypes(d.effects), ['cancelTimer:attempt', 'send:job.task_finished']);
   });
 
   t.test('task.failed with retries left → pending.backoff', async (t) => {
@@ -304,8 +330,8 @@ t.test('running', async (t) => {
     t.same(d.context.result, { score: 0.9 });
     t.equal(d.context.runtimeMs, 10_000);
     t.equal(d.context.finishedAt, T0 + 12_000);
-    t.same(effectTypes(d.effects), ['cancelTimer:attempt', 'send:worker.task_released', 'send:job.task_finished']);
-    t.match(sendsOf(d.effects, 'worker.task_released'), [{ to: { kind: 'worker', id: 'w1' }, event: { attemptId: A1 } }]);
+    // The agent's result: the controller that heard it releases the worker allocation.
+    t.same(effectTypes(d.effects), ['cancelTimer:attempt', 'send:job.task_finished']);
     t.same(finishedEvent(d)?.event, {
       type: 'job.task_finished',
       taskId: TASK,
@@ -313,6 +339,7 @@ t.test('running', async (t) => {
       outcome: 'succeeded',
       attempts: 1,
       runtimeMs: 10_000,
+      startedAt: T0 + 2000,
       resultQuality: 0.4,
       error: null,
     });
@@ -421,7 +448,7 @@ t.test('pending.backoff', async (t) => {
     t.equal(d.context.attemptId, A2);
     t.equal(d.context.workerId, null);
     t.equal(d.context.error, 'boom', 'diagnostics preserved during the retry');
-    t.same(effectTypes(d.effects), ['cancelTimer:attempt', 'send:worker.task_released', 'scheduleTimer:retry']);
+    t.same(effectTypes(d.effects), ['cancelTimer:attempt', 'scheduleTimer:retry']);
   });
 
   t.test('task.retry_due for the new attempt → ready, enqueued again', async (t) => {

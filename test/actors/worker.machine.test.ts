@@ -26,7 +26,7 @@ function readyWorker(capacity?: Record<string, unknown>) {
 }
 
 function assign(d: MachineDriver<WorkerContext>, n: number, requirements: Record<string, unknown> = { cpu: 1, memory_mb: 1024 }) {
-  return d.send({ type: 'worker.task_assigned', at: T0 + 1000 + n, taskId: `job_x.t${n}`, attemptId: `job_x.t${n}.a1`, requirements });
+  return d.send({ type: 'worker.allocations_changed', at: T0 + 1000 + n, assigned: [{ taskId: `job_x.t${n}`, attemptId: `job_x.t${n}.a1`, requirements }], released: [] });
 }
 
 t.test('registering', async (t) => {
@@ -135,6 +135,43 @@ t.test('ready ↔ busy', async (t) => {
     t.equal(d.value, 'ready');
     t.same(d.effects, []);
     t.same(d.context.allocations, []);
+  });
+
+  t.test('one batch assigns, then releases: what the agent\'s controller sent and heard in one turn', async (t) => {
+    const d = readyWorker();
+    assign(d, 0);
+    d.send({
+      type: 'worker.allocations_changed',
+      at: T0 + 2000,
+      assigned: [
+        { taskId: 'job_x.t1', attemptId: 'job_x.t1.a1', requirements: { cpu: 1, memory_mb: 1024 } },
+        { taskId: 'job_x.t2', attemptId: 'job_x.t2.a1', requirements: { cpu: 1, memory_mb: 1024 } },
+        { taskId: 'job_x.t1', attemptId: 'job_x.t1.a1', requirements: { cpu: 1, memory_mb: 1024 } },
+      ],
+      released: ['job_x.t0.a1', 'job_x.t2.a1', 'job_y.t9.a1'],
+    });
+    t.same(
+      d.context.allocations.map((a) => a.attemptId),
+      ['job_x.t1.a1'],
+      'assigned first, so an attempt that started and ended within the turn leaves nothing; duplicates and unknowns change nothing',
+    );
+    t.equal(d.value, 'ready');
+    t.same(d.effects, []);
+  });
+
+  t.test('a heartbeat naming what the agent runs drops older allocations it no longer runs', async (t) => {
+    const d = readyWorker();
+    assign(d, 0);
+    assign(d, 1);
+    d.send({ type: 'worker.heartbeat', at: T0 + 1000 + HB / 3 - 1, running: ['job_x.t1.a1'] });
+    t.equal(d.context.allocations.length, 2, 'younger than one heartbeat interval: kept (its dispatch may be in flight)');
+    d.send({ type: 'worker.heartbeat', at: T0 + 1000 + HB, running: ['job_x.t1.a1'] });
+    t.same(
+      d.context.allocations.map((a) => a.attemptId),
+      ['job_x.t1.a1'],
+    );
+    d.send({ type: 'worker.heartbeat', at: T0 + 2000 + HB });
+    t.equal(d.context.allocations.length, 1, 'a heartbeat without the list changes nothing');
   });
 
   t.test('a release of an unknown attempt changes nothing', async (t) => {
@@ -301,8 +338,17 @@ t.test('lost and gone are terminal for the registration', async (t) => {
         t.equal(d.value, state);
       }
       t.equal(JSON.stringify(d.context), before);
-      assign(d, 7);
-      t.same(d.effects, [{ type: 'send', params: { to: { kind: 'task', id: 'job_x.t7' }, event: { type: 'task.worker_lost', workerId: W, attemptId: 'job_x.t7.a1' } } }], 'a racing assignment bounces');
+      d.send({
+        type: 'worker.allocations_changed',
+        at: T0 + 1e6,
+        assigned: [7, 8].map((n) => ({ taskId: `job_x.t${n}`, attemptId: `job_x.t${n}.a1`, requirements: {} })),
+        released: [],
+      });
+      t.same(
+        d.effects,
+        [7, 8].map((n) => ({ type: 'send', params: { to: { kind: 'task', id: `job_x.t${n}` }, event: { type: 'task.worker_lost', workerId: W, attemptId: `job_x.t${n}.a1` } } })),
+        'racing assignments bounce, each to its task',
+      );
       t.same(d.context.allocations, []);
       d.send({ type: 'worker.heartbeat', at: T0 + 1e6 });
       t.same(effectsOfKind(d.effects, 'worker.reregister_required'), [{ workerId: W, controllerId: 'ctl_a' }]);

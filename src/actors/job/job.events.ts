@@ -89,6 +89,8 @@ export type JobTaskFinishedEvent = {
   outcome: TaskOutcome;
   attempts: number;
   runtimeMs: number;
+  /** The task's first start; null when it never ran (e.g. cancelled while queued). */
+  startedAt?: number | null;
   resultQuality: number | null;
   error: string | null;
 };

@@ -122,7 +122,8 @@ export const jobMachine = setup({
       queuedAt: event.at,
       queueDeadlineAt: event.at + queueTimeoutMs(context.timeoutS),
     })),
-    markRunning: assign(({ event }) => ({ startedAt: event.at, queueDeadlineAt: null })),
+    // A start reported by a task's final report was recorded with it (`recordTaskFinished`).
+    markRunning: assign(({ context, event }) => ({ startedAt: context.startedAt ?? event.at, queueDeadlineAt: null })),
     finalizeCompleted: assign(({ context, event }) => ({ status: 'completed' as const, finishedAt: event.at, ...describeTaskOutcome(context, 'completed') })),
     finalizePartial: assign(({ context, event }) => ({ status: 'partial' as const, finishedAt: event.at, ...describeTaskOutcome(context, 'partial') })),
     finalizeFailed: assign(({ context, event }) => ({

@@ -17,7 +17,11 @@ export function recordTaskFinished(context: JobContext, event: JobTaskFinishedEv
   const suspectTaskIds =
     lowQuality && context.suspectTaskIds.length < MAX_SUSPECT_IDS ? [...context.suspectTaskIds, event.taskId] : context.suspectTaskIds;
 
+  // A task whose start was folded into its result reports the start here (no `job.task_started` came).
+  const started = typeof event.startedAt === 'number';
   return {
+    ...(started && !context.anyTaskStarted ? { anyTaskStarted: true } : {}),
+    ...(started && context.startedAt === null ? { startedAt: event.startedAt } : {}),
     counts,
     taskOutcomes: withTaskOutcome(context.taskOutcomes, event.index, event.outcome),
     runtimeMs: context.runtimeMs + Math.max(0, event.runtimeMs),

@@ -94,6 +94,12 @@ export type TaskSucceededEvent = {
   resultQuality?: number | null;
   resultWarnings?: string[];
   outputTail?: string | null;
+  /**
+   * When the attempt started, for a result whose start report the scheduler
+   * folded into it (a start it still held when the result came, see
+   * `StartFolding`); absent when `task.started` was sent on its own.
+   */
+  startedAt?: number;
 };
 
 export type TaskFailedEvent = {
@@ -107,6 +113,12 @@ export type TaskFailedEvent = {
   /** `false` for failures a retry cannot fix (e.g. an invalid payload); default true. */
   retryable?: boolean;
   outputTail?: string | null;
+  /**
+   * When the attempt started, for a result whose start report the scheduler
+   * folded into it (a start it still held when the result came, see
+   * `StartFolding`); absent when `task.started` was sent on its own.
+   */
+  startedAt?: number;
 };
 
 /** The durable attempt timer fired (start deadline while dispatched, run deadline while running). */

@@ -132,10 +132,23 @@ export function nextAttempt(context: TaskContext, at: number): Pick<TaskContext,
   };
 }
 
+/**
+ * A result that carries its attempt's start (`startedAt`, folded in by the
+ * scheduler) first records that start, as `task.started` would have.
+ */
+function withFoldedStart(context: TaskContext, startedAt: number | undefined): TaskContext {
+  if (startedAt === undefined) return context;
+  const current = context.attempts.find((record) => record.attemptId === context.attemptId);
+  if (current === undefined || current.startedAt !== null) return context;
+  return { ...context, attempts: updateCurrentAttempt(context, { startedAt }), firstStartedAt: context.firstStartedAt ?? startedAt };
+}
+
 /** The current attempt produced a result: keep it and clear earlier diagnostics. */
-export function applySuccess(context: TaskContext, event: TaskSucceededEvent): Partial<TaskContext> {
+export function applySuccess(original: TaskContext, event: TaskSucceededEvent): Partial<TaskContext> {
+  const context = withFoldedStart(original, event.startedAt);
   const exitCode = event.exitCode ?? 0;
   return {
+    firstStartedAt: context.firstStartedAt,
     ...closeAttempt(context, event.at, 'succeeded', { exitCode, failureKind: null, error: null }),
     result: event.result,
     resultQuality: event.resultQuality ?? null,
@@ -148,9 +161,11 @@ export function applySuccess(context: TaskContext, event: TaskSucceededEvent): P
 }
 
 /** The current attempt failed; its diagnostics stay visible through any retry. */
-export function applyFailure(context: TaskContext, event: TaskFailedEvent): Partial<TaskContext> {
+export function applyFailure(original: TaskContext, event: TaskFailedEvent): Partial<TaskContext> {
+  const context = withFoldedStart(original, event.startedAt);
   const error = tail(event.error, ERROR_TAIL_CHARS);
   return {
+    firstStartedAt: context.firstStartedAt,
     ...closeAttempt(context, event.at, event.failureKind === 'timeout' ? 'timed_out' : 'failed', { exitCode: event.exitCode, failureKind: event.failureKind, error }),
     error,
     failureKind: event.failureKind,

@@ -41,8 +41,9 @@ import {
  * - `pending.ready` (entry): declares `task.enqueue` for the expected attempt
  *   id; the scheduler claims it and answers `task.dispatched {attemptId, workerId}`,
  *   accepted only for the expected attempt id.
- * - `dispatched` (entry of the attempt): tells the worker (`worker.task_assigned`),
- *   declares `task.dispatch` for the agent, and arms the `attempt` timer at the
+ * - `dispatched` (entry of the attempt): declares `task.dispatch` for the
+ *   agent (the controller holding the agent's stream records the allocation on
+ *   the worker before sending it), and arms the `attempt` timer at the
  *   start deadline (`startTimeoutS`, which includes runtime preparation) —
  *   a dispatch the agent never acknowledges does not hang the task.
  * - `running`: `task.started` re-arms the same `attempt` timer at
@@ -58,7 +59,9 @@ import {
  *   enqueues again. Worker loss counts as an attempt.
  * - Cancel: from `ready` declares `task.dequeue`; from `backoff` cancels the
  *   retry timer; from `dispatched`/`running` declares `task.kill`, cancels the
- *   attempt timer and releases the worker allocation.
+ *   attempt timer and releases the worker allocation (`worker.task_released`,
+ *   as a timeout does; an attempt that ends with the agent's result is
+ *   released by the controller that heard it).
  * - Every terminal state sends `job.task_finished` to the job once. Terminal
  *   states are final: later events (stale results, duplicate cancels) are ignored.
  *
@@ -185,21 +188,6 @@ export const taskMachine = setup({
         },
       });
     }),
-    notifyWorkerAssigned: enqueueActions(({ context, enqueue }) => {
-      if (context.workerId === null) return;
-      enqueue({
-        type: 'send',
-        params: {
-          to: workerRef(context.workerId),
-          event: {
-            type: 'worker.task_assigned',
-            taskId: context.taskId,
-            attemptId: context.attemptId,
-            requirements: requirementsToJson(context.requirements),
-          },
-        },
-      });
-    }),
     notifyWorkerReleased: enqueueActions(({ context, enqueue }) => {
       if (context.workerId === null) return;
       enqueue({
@@ -258,6 +246,8 @@ export const taskMachine = setup({
             outcome: context.outcome,
             attempts: context.attempts.length,
             runtimeMs: context.runtimeMs,
+            // A task whose start was folded into its result sent no `job.task_started`: this tells the job it ran.
+            startedAt: context.firstStartedAt,
             resultQuality: context.resultQuality,
             error: context.error,
           },

@@ -8,15 +8,19 @@ export function dispatch() {
   return {
     guard: 'isExpectedAttempt',
     target: '#task.dispatched',
-    actions: ['recordDispatch', 'notifyWorkerAssigned', 'declareDispatch', 'armStartDeadline'],
+    actions: ['recordDispatch', 'declareDispatch', 'armStartDeadline'],
   } as const;
 }
+
+// A result comes from the agent, through the controller holding its stream,
+// which tells the worker the attempt ended (`worker.allocations_changed`):
+// no release is sent from here.
 
 export function endWithSuccess() {
   return {
     guard: 'isExpectedAttempt',
     target: '#task.succeeded',
-    actions: ['disarmAttemptTimer', 'notifyWorkerReleased', 'recordSuccess'],
+    actions: ['disarmAttemptTimer', 'recordSuccess'],
   } as const;
 }
 
@@ -25,18 +29,18 @@ export function endWithFailure() {
     {
       guard: and(['isExpectedAttempt', 'isRetryableFailure', 'hasRetriesLeft']),
       target: '#task.pending.backoff',
-      actions: ['disarmAttemptTimer', 'notifyWorkerReleased', 'recordFailure', 'prepareRetry', 'armRetryTimer'],
+      actions: ['disarmAttemptTimer', 'recordFailure', 'prepareRetry', 'armRetryTimer'],
     },
     {
       // A timeout the runner enforced ends like the controller's own run deadline.
       guard: and(['isExpectedAttempt', 'isTimeoutFailure']),
       target: '#task.timed_out',
-      actions: ['disarmAttemptTimer', 'notifyWorkerReleased', 'recordFailure'],
+      actions: ['disarmAttemptTimer', 'recordFailure'],
     },
     {
       guard: 'isExpectedAttempt',
       target: '#task.failed',
-      actions: ['disarmAttemptTimer', 'notifyWorkerReleased', 'recordFailure'],
+      actions: ['disarmAttemptTimer', 'recordFailure'],
     },
   ] as const;
 }

@@ -4,9 +4,10 @@ import type { JsonValue } from '../../shared/json.js';
  * Events a worker (one node-agent registration) accepts, and its creation
  * input. Every event carries `at` (epoch ms). Senders: the controller holding
  * the agent's stream (register, heartbeat, connection changes, drain,
- * deregister), tasks (`worker.task_assigned` / `worker.task_released` — the
- * task is the source of truth for what runs where) and the worker's own
- * heartbeat timer.
+ * deregister, and what it sends the agent and hears back from it:
+ * `worker.allocations_changed`), tasks (`worker.task_released` when they end
+ * an attempt the agent did not report on: timeout, cancel) and the worker's
+ * own heartbeat timer.
  */
 
 export type GpuDevice = { index: number; memoryMb: number };
@@ -47,17 +48,28 @@ export type WorkerRegisterEvent = {
 
 /** The agent confirmed its registration over the stream: it may receive work. */
 export type WorkerRegisteredEvent = { type: 'worker.registered'; at: number };
-export type WorkerHeartbeatEvent = { type: 'worker.heartbeat'; at: number };
+/**
+ * `running`: the attempts the controller holding the stream knows the agent
+ * runs. Allocations older than one heartbeat interval that are not among them
+ * are dropped (a release that never arrived, e.g. the agent lost a dispatch).
+ */
+export type WorkerHeartbeatEvent = { type: 'worker.heartbeat'; at: number; running?: string[] };
 /** The heartbeat timer fired; `deadline` names the deadline it was armed for. */
 export type WorkerHeartbeatExpiredEvent = { type: 'worker.heartbeat_expired'; at: number; deadline: number };
-export type WorkerTaskAssignedEvent = {
-  type: 'worker.task_assigned';
-  at: number;
+/** One attempt the controller is about to send the agent. */
+export type AssignedAttempt = {
   taskId: string;
   attemptId: string;
   /** As the task holds them, snake_case or camelCase (normalised on arrival). */
   requirements: JsonValue;
 };
+/**
+ * What the controller holding the agent's stream sent it (recorded before the
+ * dispatches leave) and the attempts the agent reported ended, gathered over
+ * one turn of the controller's event loop: one event for a hundred tasks.
+ * Assignments apply first; both are idempotent by attempt id.
+ */
+export type WorkerAllocationsChangedEvent = { type: 'worker.allocations_changed'; at: number; assigned: AssignedAttempt[]; released: string[] };
 export type WorkerTaskReleasedEvent = { type: 'worker.task_released'; at: number; attemptId: string };
 export type WorkerDrainEvent = { type: 'worker.drain'; at: number; reason: string };
 export type WorkerDisconnectedEvent = { type: 'worker.disconnected'; at: number };
@@ -69,7 +81,7 @@ export type WorkerEvent =
   | WorkerRegisteredEvent
   | WorkerHeartbeatEvent
   | WorkerHeartbeatExpiredEvent
-  | WorkerTaskAssignedEvent
+  | WorkerAllocationsChangedEvent
   | WorkerTaskReleasedEvent
   | WorkerDrainEvent
   | WorkerDisconnectedEvent

@@ -1,5 +1,5 @@
-import type { ResourceRequirements } from '../shared/resources.js';
-import type { GpuDevice, WorkerCapacity, WorkerInput } from './worker.events.js';
+import { normaliseRequirements, type ResourceRequirements } from '../shared/resources.js';
+import type { AssignedAttempt, GpuDevice, WorkerCapacity, WorkerInput } from './worker.events.js';
 
 /**
  * The smallest task the scheduler places: 1 CPU and 256 MB. A worker with room
@@ -94,24 +94,52 @@ export function hasRoomForMinimalTask(context: WorkerContext): boolean {
 }
 
 /**
- * Records an attempt placed here. The task already accepted the dispatch, so
+ * Records an attempt placed here. The dispatch is on its way to the agent, so
  * the allocation is recorded even if it overcommits (a race between two
  * claims): the worker's books must match what actually runs. GPUs are the
  * smallest free ones with enough memory; if too few are free, it gets those.
  */
 export function allocate(context: WorkerContext, taskId: string, attemptId: string, req: ResourceRequirements, at: number): Allocation[] {
   if (context.allocations.some((a) => a.attemptId === attemptId)) return context.allocations;
-  const gpuIndexes = req.gpuCount === 0 ? [] : freeCapacity(context.capacity, context.allocations).gpus
-    .filter((gpu) => gpu.memoryMb >= req.gpuMemoryMb)
+  return [...context.allocations, allocationFor(context.capacity, context.allocations, taskId, attemptId, req, at)];
+}
+
+function allocationFor(capacity: WorkerCapacity, current: readonly Allocation[], taskId: string, attemptId: string, req: ResourceRequirements, at: number): Allocation {
+  const gpuIndexes = req.gpuCount === 0 ? [] : freeCapacity(capacity, current)
+    .gpus.filter((gpu) => gpu.memoryMb >= req.gpuMemoryMb)
     .sort((a, b) => a.memoryMb - b.memoryMb || a.index - b.index)
     .slice(0, req.gpuCount)
     .map((gpu) => gpu.index);
-  return [
-    ...context.allocations,
-    { attemptId, taskId, cpu: req.cpu, memoryMb: req.memoryMb, storageGb: req.storageGb, gpuIndexes, assignedAt: at },
-  ];
+  return { attemptId, taskId, cpu: req.cpu, memoryMb: req.memoryMb, storageGb: req.storageGb, gpuIndexes, assignedAt: at };
 }
 
 export function release(allocations: readonly Allocation[], attemptId: string): Allocation[] {
   return allocations.filter((a) => a.attemptId !== attemptId);
+}
+
+/** A batch of assignments (first) and releases, each idempotent by attempt id. */
+export function applyAllocationChanges(context: WorkerContext, assigned: readonly AssignedAttempt[], released: readonly string[], at: number): Allocation[] {
+  // One copy per batch, not per attempt: a batch carries up to a hundred of them.
+  const allocations = [...context.allocations];
+  const known = new Set(allocations.map((a) => a.attemptId));
+  for (const attempt of assigned) {
+    if (known.has(attempt.attemptId)) continue;
+    known.add(attempt.attemptId);
+    allocations.push(allocationFor(context.capacity, allocations, attempt.taskId, attempt.attemptId, normaliseRequirements(attempt.requirements), at));
+  }
+  if (released.length === 0) return allocations;
+  const ended = new Set(released);
+  return allocations.filter((a) => !ended.has(a.attemptId));
+}
+
+/**
+ * Drops allocations the agent's controller no longer knows as running, once
+ * they are older than a heartbeat interval (younger ones may be assignments
+ * still on their way to the agent's controller's books).
+ */
+export function reconcileAllocations(context: WorkerContext, running: readonly string[], at: number): Allocation[] {
+  const live = new Set(running);
+  const settledBefore = at - context.heartbeatIntervalMs;
+  const kept = context.allocations.filter((a) => live.has(a.attemptId) || a.assignedAt > settledBefore);
+  return kept.length === context.allocations.length ? context.allocations : kept;
 }

@@ -2,14 +2,14 @@ import { assertEvent, enqueueActions, not, setup } from 'xstate';
 import { assign } from '../runtime/fast-assign.js';
 import { effectActions } from '../runtime/effects.js';
 import { taskRef } from '../shared/ids.js';
-import { normaliseRequirements } from '../shared/resources.js';
 import { WORKER_EFFECT, type WorkerEvent, type WorkerInput } from './worker.events.js';
 import {
-  allocate,
+  applyAllocationChanges,
   freeCapacity,
   hasRoomForMinimalTask,
   heartbeatDeadline,
   initialWorkerContext,
+  reconcileAllocations,
   release,
   type WorkerContext,
 } from './worker.logic.js';
@@ -36,9 +36,13 @@ import {
  *   holding the agent's stream places work as soon as the agent reports the
  *   attempt finished, before the release reaches this actor (one effect per
  *   task saved).
- * - Allocations follow `worker.task_assigned` / `worker.task_released`, sent
- *   by tasks when a dispatch is accepted / an attempt ends (idempotent by
- *   attempt id). GPUs are allocated whole.
+ * - Allocations follow `worker.allocations_changed`, which the controller
+ *   holding the agent's stream sends once per turn of its event loop: the
+ *   attempts it is about to send (recorded before they leave) and those the
+ *   agent reported ended. Tasks send `worker.task_released` for attempts they
+ *   end without the agent's word (timeout, cancel). Idempotent by attempt id;
+ *   GPUs are allocated whole. A heartbeat naming the attempts the agent runs
+ *   drops allocations older than one interval that it no longer runs.
  * - Heartbeats: each `worker.heartbeat` (and `worker.reconnected`) re-arms the
  *   `heartbeat` timer at `at + missedHeartbeatsAllowed × interval`. The timer
  *   event names the deadline it was armed for; only the current one counts,
@@ -71,7 +75,14 @@ export const workerMachine = setup({
 
     // ── context updates ───────────────────────────────────────────────────
     recordReady: assign(({ event }) => ({ readyAt: event.at })),
-    recordHeartbeat: assign(({ context, event }) => ({ lastHeartbeatAt: event.at, heartbeatDeadline: heartbeatDeadline(context, event.at) })),
+    recordHeartbeat: assign(({ context, event }) => {
+      assertEvent(event, 'worker.heartbeat');
+      return {
+        lastHeartbeatAt: event.at,
+        heartbeatDeadline: heartbeatDeadline(context, event.at),
+        allocations: event.running === undefined ? context.allocations : reconcileAllocations(context, event.running, event.at),
+      };
+    }),
     recordDisconnected: assign({ connected: false }),
     recordReconnected: assign(({ context, event }) => {
       assertEvent(event, 'worker.reconnected');
@@ -82,9 +93,9 @@ export const workerMachine = setup({
         heartbeatDeadline: heartbeatDeadline(context, event.at),
       };
     }),
-    recordAssignment: assign(({ context, event }) => {
-      assertEvent(event, 'worker.task_assigned');
-      return { allocations: allocate(context, event.taskId, event.attemptId, normaliseRequirements(event.requirements), event.at) };
+    recordAllocationChanges: assign(({ context, event }) => {
+      assertEvent(event, 'worker.allocations_changed');
+      return { allocations: applyAllocationChanges(context, event.assigned, event.released, event.at) };
     }),
     recordRelease: assign(({ context, event }) => {
       assertEvent(event, 'worker.task_released');
@@ -163,12 +174,14 @@ export const workerMachine = setup({
         params: { kind: WORKER_EFFECT.gone, data: { workerId: context.workerId, reason: event.type === 'worker.deregister' ? event.reason : 'drained' } },
       });
     }),
-    bounceAssignment: enqueueActions(({ context, event, enqueue }) => {
-      assertEvent(event, 'worker.task_assigned');
-      enqueue({
-        type: 'send',
-        params: { to: taskRef(event.taskId), event: { type: 'task.worker_lost', workerId: context.workerId, attemptId: event.attemptId } },
-      });
+    bounceAssignments: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'worker.allocations_changed');
+      for (const attempt of event.assigned) {
+        enqueue({
+          type: 'send',
+          params: { to: taskRef(attempt.taskId), event: { type: 'task.worker_lost', workerId: context.workerId, attemptId: attempt.attemptId } },
+        });
+      }
     }),
     declareReregister: enqueueActions(({ context, enqueue }) => {
       enqueue({ type: 'effect', params: { kind: WORKER_EFFECT.reregisterRequired, data: { workerId: context.workerId, controllerId: context.controllerId } } });
@@ -231,7 +244,7 @@ function liveHandlers() {
     'worker.disconnected': { actions: 'recordDisconnected' },
     'worker.heartbeat_expired': { guard: 'isCurrentDeadline', target: '#worker.lost' },
     'worker.deregister': { target: '#worker.gone' },
-    'worker.task_assigned': { actions: 'recordAssignment' },
+    'worker.allocations_changed': { actions: 'recordAllocationChanges' },
     'worker.task_released': { actions: 'recordRelease' },
   } as const;
 }
@@ -239,7 +252,7 @@ function liveHandlers() {
 /** What a dead registration (lost, gone) still answers. */
 function deadRegistrationHandlers() {
   return {
-    'worker.task_assigned': { actions: 'bounceAssignment' },
+    'worker.allocations_changed': { actions: 'bounceAssignments' },
     'worker.heartbeat': { actions: 'declareReregister' },
     'worker.reconnected': { actions: 'declareReregister' },
   } as const;
