@@ -56,10 +56,13 @@ interface CaseFigures {
   readonly seconds: number;
   /** Seconds from the first POST until every job was `queued` or later (planning done). */
   readonly plannedSeconds: number;
+  /** CPU time of this process (controller + bench polling) per task, in µs: steadier than wall time on a shared VM. */
+  readonly cpuMicrosPerTask: number;
 }
 
 async function runCase(controller: BenchController, name: string, jobCount: number, tasksPerJob: number, warmup = false): Promise<CaseFigures> {
   resetStoreStats();
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const jobIds: string[] = [];
   for (let j = 0; j < jobCount; j++) {
@@ -80,6 +83,7 @@ async function runCase(controller: BenchController, name: string, jobCount: numb
     600_000,
   );
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
   for (const job of jobs) {
     const summary = taskSummary(job);
     if (job.status !== 'completed' || summary.total !== tasksPerJob || summary.succeeded !== tasksPerJob) {
@@ -87,7 +91,7 @@ async function runCase(controller: BenchController, name: string, jobCount: numb
     }
   }
   if (values['store-stats'] && !warmup) console.log(`store calls in this process during ${name} (controller + bench polling):\n${formatStoreStats(jobCount * tasksPerJob)}`);
-  return { name, tasks: jobCount * tasksPerJob, seconds, plannedSeconds };
+  return { name, tasks: jobCount * tasksPerJob, seconds, plannedSeconds, cpuMicrosPerTask: (cpu.user + cpu.system) / (jobCount * tasksPerJob) };
 }
 
 async function benchBullmq(socket: string): Promise<number> {
@@ -149,6 +153,7 @@ try {
         `computalot ${f.name.padEnd(16)}`,
         `${f.seconds.toFixed(2)} s (planned after ${f.plannedSeconds.toFixed(2)} s)`,
         `${rate.toFixed(0)} tasks/s`,
+        `controller CPU ${f.cpuMicrosPerTask.toFixed(0)} µs/task`,
         `ratio to bullmq ${(rate / bullmqRate).toFixed(2)}${rate / bullmqRate >= RATIO_TARGET ? ` (≥ ${RATIO_TARGET} target met)` : ` (target ≥ ${RATIO_TARGET} missed)`}`,
       ].join(' | '),
     );

@@ -18,6 +18,7 @@ import { AGENT_GROUP } from './job-effects.js';
 import { LocalAgentPool } from './local-agents.js';
 import { Placement } from './placement.js';
 import { ReadyQueues } from './ready-queue.js';
+import { GroupCommit } from './group-commit.js';
 import { StartFolding } from './start-folding.js';
 import { WorkerAllocationBatches } from './worker-allocations.js';
 
@@ -73,8 +74,8 @@ export class Scheduler implements AgentSessionHandler {
   private readonly starts: StartFolding;
   private readonly allocations: WorkerAllocationBatches;
   private poller: NodeJS.Timeout | undefined;
-  /** Agent reports of this turn of the event loop, appended to the mailboxes in one call (see `sendBatched`). */
-  private outgoing: { messages: MailboxMessage[]; sent: Promise<void> } | undefined;
+  /** Agents' reports, applied in batches (see `sendBatched`). */
+  private readonly reports: GroupCommit;
   /** Revision lookups in flight, shared by the concurrent dispatches of one project. */
   private readonly revisionLookups = new Map<string, Promise<DispatchRevisionRef | null>>();
 
@@ -92,6 +93,7 @@ export class Scheduler implements AgentSessionHandler {
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 2_000;
     this.missedHeartbeatsAllowed = options.missedHeartbeatsAllowed ?? 3;
     this.pollIntervalMs = options.pollIntervalMs ?? 100;
+    this.reports = new GroupCommit((messages) => this.node.applyNow(messages));
     this.allocations = new WorkerAllocationBatches(options.node, (error, workers) => this.logger.warn({ err: error, workers }, 'worker allocations not recorded'));
     this.starts = new StartFolding(options.startHoldMs ?? 200, (attemptId, at) =>
       this.sendToActor(taskRef(taskIdOfAttempt(attemptId)), { type: 'task.started', attemptId, at }, `agent:${attemptId}:started`),
@@ -228,23 +230,12 @@ export class Scheduler implements AgentSessionHandler {
   }
 
   /**
-   * Reports arrive by the hundred per second from a busy agent; those of one
-   * turn of the event loop go to the store as one append. Resolves once the
-   * message is durable (what acknowledging a result waits for).
+   * Reports arrive by the hundred per second from a busy agent; they are
+   * applied as group commits (`GroupCommit`). Resolves once the message is
+   * durable (what acknowledging a result waits for).
    */
   private sendBatched(message: MailboxMessage): Promise<void> {
-    if (this.outgoing === undefined) {
-      const messages: MailboxMessage[] = [];
-      const sent = new Promise<void>((resolve, reject) =>
-        setImmediate(() => {
-          this.outgoing = undefined;
-          this.node.applyNow(messages).then(resolve, reject);
-        }),
-      );
-      this.outgoing = { messages, sent };
-    }
-    this.outgoing.messages.push(message);
-    return this.outgoing.sent;
+    return this.reports.add(message);
   }
 
   /** The active revision of a project; concurrent lookups of the same one share a read. */

@@ -25,6 +25,36 @@ t.test('a task snapshot is stored without its default fields and loads back whol
   t.equal(stored.context.workerId, 'wrk_1');
 });
 
+t.test('a stored task leaves out what its id says and default requirements; a finished one loads back whole', async (t) => {
+  const result = { type: 'task.succeeded', at: 3_000, attemptId: 'job_cd.t3.a1', result: { ok: true }, startedAt: 2_500 };
+  const succeeded = stepActor(taskKind.machine, dispatched, result).snapshot;
+  for (const [name, snapshot] of [['dispatched', dispatched], ['succeeded', succeeded]] as const) {
+    const full = persistSnapshot(snapshot);
+    const stored = compactState(taskKind, full);
+    for (const field of ['jobId', 'index', 'attemptId', 'requirements']) t.notOk(field in stored.context, `${name}: ${field} left out`);
+    const [attempt] = stored.context.attempts as Record<string, unknown>[];
+    t.notOk(attempt && 'attemptId' in attempt, `${name}: the attempt's id is left out too`);
+    t.same(JSON.parse(JSON.stringify(expandState(taskKind, JSON.parse(JSON.stringify(stored)) as typeof stored))), JSON.parse(JSON.stringify(full)), `${name}: round trip through JSON is exact`);
+  }
+  const stored = compactState(taskKind, persistSnapshot(succeeded));
+  t.match(stored.context.attempts, [{ attempt: 1, workerId: 'wrk_1', dispatchedAt: 2_000, startedAt: 2_500, endedAt: 3_000, outcome: 'succeeded', exitCode: 0 }]);
+  t.ok(JSON.stringify(stored).length < JSON.stringify(persistSnapshot(succeeded)).length * 0.6, 'well under two thirds of the full snapshot');
+});
+
+t.test('a task stored in full (before the compact form) loads the same', async (t) => {
+  const full = persistSnapshot(dispatched);
+  t.same(expandState(taskKind, JSON.parse(JSON.stringify(full)) as typeof full), full);
+});
+
+t.test('non-default requirements are kept', async (t) => {
+  const gpuInput = taskInputFromCreateEvent('job_cd.t4', { type: 'task.create', at: 1_000, jobId: 'job_cd', index: 4, payload: null, requirements: { gpu_count: 1 } });
+  if (!gpuInput) throw new Error('no input');
+  const full = persistSnapshot(startActor(taskKind.machine, gpuInput).snapshot);
+  const stored = compactState(taskKind, full);
+  t.match(stored.context.requirements, { gpuCount: 1, profile: 'gpu' });
+  t.same(expandState(taskKind, stored), full);
+});
+
 t.test('kinds without defaults are stored as they are', async (t) => {
   const state = { value: 'open', context: { count: 0, adds: 0, reminded: 0 }, status: 'active' as const };
   t.equal(compactState(counterKind, state), state);

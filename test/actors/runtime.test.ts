@@ -264,6 +264,28 @@ function runtimeBehaviour(t: Test, makeStore: () => Promise<Store>) {
     t.equal(model?.count, 101, "the loser reloaded and applied its event on top of the winner's write");
   });
 
+  t.test('a snapshot this node cached is never written over another writer\'s newer one', async (t) => {
+    const store = await makeStore();
+    const target = { kind: 'counter', id: 'cached' };
+    const n = node(store);
+    await n.start();
+    t.teardown(() => n.stop());
+    await n.send([n.message(target, { type: 'counter.open' }), n.message(target, { type: 'counter.add', n: 1 })]);
+    await waitFor('first add applied', async () => ((await counters(n, ['cached']))[0]?.adds === 1 ? true : undefined));
+    // Another writer (a controller that held the shard meanwhile) commits after this node cached the entity.
+    const shard = n.router.shardOf(target);
+    const [current] = await store.loadEntities(shard, [target]);
+    const lease = await store.readLease(shardLeaseName(shard));
+    if (!current || !lease) throw new Error('set-up failed');
+    const snapshot = current.snapshot as JsonObject & { context: JsonObject };
+    const outside = await store.commit({ shard, fence: lease.token, writes: [{ ref: target, expectedVersion: current.version, snapshot: { ...snapshot, context: { ...snapshot.context, count: (snapshot.context.count as number) + 100 } } }] });
+    t.ok(outside.ok);
+    await n.applyNow([n.message(target, { type: 'counter.add', n: 1 })]);
+    const [model] = await counters(n, ['cached']);
+    t.equal(model?.count, 102, 'the stale cached version lost the commit; the reload applied the add on top of the outside write');
+    t.equal(model?.adds, 2);
+  });
+
   t.test('a controller whose lease was taken cannot commit, drops the shard, and the event is applied once later', async (t) => {
     const store = await makeStore();
     // Slow renewals: the controller only learns of the loss from its rejected commit.

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import type { CommitRequest, EntityRef, EntityWrite, MailboxDelivery, MailboxMessage, OutboxItem, SingleOutboxItem, Store, TimerSpec } from '../../store/store.js';
+import { BoundedCache } from '../../shared/bounded-cache.js';
+import type { CommitRequest, EntityRef, EntityWrite, MailboxDelivery, MailboxMessage, OutboxItem, SingleOutboxItem, Store, StoredEntity, TimerSpec } from '../../store/store.js';
 import { applyEventsToEntity } from './apply-events.js';
 import type { OutboxRelay } from './outbox-relay.js';
 import type { ActorRouter } from './router.js';
@@ -12,8 +13,11 @@ export interface FenceSource {
 
 /** Bounded: conflicts only come from takeover races, which resolve in one reload. */
 const MAX_COMMIT_ATTEMPTS = 5;
+/** Entities whose last committed snapshot this process keeps (a few busy agents' running tasks and their jobs). */
+const ENTITY_CACHE_SIZE = 20_000;
 
 const refKey = (ref: EntityRef): string => `${ref.kind}\u0000${ref.id}`;
+const cacheKey = (shard: number, ref: EntityRef): string => `${shard}\u0000${refKey(ref)}`;
 
 /**
  * The runtime loop for one shard and one batch of mailbox deliveries:
@@ -23,6 +27,15 @@ const refKey = (ref: EntityRef): string => `${ref.kind}\u0000${ref.id}`;
  * thousands of events cost one round trip instead of thousands.
  */
 export class ShardProcessor {
+  /**
+   * Write-through cache of what this process last committed, by shard and
+   * entity: a task is written at dispatch and read back a moment later for
+   * its result, and its job for every batch of results. A cached entry is
+   * only a guess — the commit checks its version, and a lost race reloads
+   * from the store — so another controller's write can never be overwritten.
+   */
+  private readonly committed = new BoundedCache<StoredEntity>(ENTITY_CACHE_SIZE);
+
   constructor(
     private readonly store: Store,
     private readonly router: ActorRouter,
@@ -59,8 +72,17 @@ export class ShardProcessor {
       // Redelivery is rare, so the first attempt skips the applied-id lookup and
       // lets the commit's own check catch a duplicate; later attempts look first.
       const request = await this.buildCommit(shard, fence, messages, ack, attempt > 1);
-      const result = await this.store.commit(request.commit);
+      let result;
+      try {
+        result = await this.store.commit(request.commit);
+      } catch (error) {
+        // Committed or not, nobody can say: the cached versions are guesses no more.
+        this.forget(shard, request.commit.writes);
+        throw error;
+      }
+      if (!result.ok) this.forget(shard, request.commit.writes);
       if (result.ok) {
+        for (const write of request.commit.writes) this.committed.set(cacheKey(shard, write.ref), { ref: write.ref, version: write.expectedVersion + 1, snapshot: write.snapshot });
         const records = result.outboxIds.map((outboxId, i) => ({ outboxId, item: request.outbox[i] as OutboxItem }));
         await this.relay.deliver(shard, fence, records);
         return request.appliedCount;
@@ -72,6 +94,20 @@ export class ShardProcessor {
       this.logger.debug({ shard, attempt, result }, 'commit lost a race; reloading');
     }
     throw new Error(`shard ${shard}: commit failed ${MAX_COMMIT_ATTEMPTS} times in a row`);
+  }
+
+  private forget(shard: number, writes: readonly EntityWrite[]): void {
+    for (const write of writes) this.committed.delete(cacheKey(shard, write.ref));
+  }
+
+  /** Entities as last committed here when known (first attempts only), else from the store. */
+  private async loadEntities(shard: number, refs: readonly EntityRef[], useCache: boolean): Promise<(StoredEntity | null)[]> {
+    const found: (StoredEntity | null | undefined)[] = refs.map((ref) => (useCache ? this.committed.get(cacheKey(shard, ref)) : undefined));
+    const missing = refs.filter((_, i) => found[i] === undefined);
+    if (missing.length === 0) return found as StoredEntity[];
+    const loaded = await this.store.loadEntities(shard, missing);
+    let next = 0;
+    return found.map((entity) => (entity === undefined ? (loaded[next++] ?? null) : entity));
   }
 
   private async buildCommit(shard: number, fence: number, messages: readonly MailboxMessage[], ack: readonly string[], lookUpApplied: boolean) {
@@ -90,7 +126,11 @@ export class ShardProcessor {
 
     const groups = [...byEntity.values()];
     // Deliveries come from this shard's mailbox, so every target lives in `shard`.
-    const stored = await this.store.loadEntities(shard, groups.map((g) => g.ref));
+    const stored = await this.loadEntities(
+      shard,
+      groups.map((g) => g.ref),
+      !lookUpApplied,
+    );
     const writes: EntityWrite[] = [];
     const appliedEventIds: string[] = [];
     const outbox: SingleOutboxItem[] = [];

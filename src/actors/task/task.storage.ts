@@ -1,7 +1,8 @@
-import type { JsonObject } from '../../shared/json.js';
+import type { JsonObject, JsonValue } from '../../shared/json.js';
 import { omitDefaults, type ContextStorage } from '../runtime/context-storage.js';
-import { attemptIdOf } from '../shared/ids.js';
-import type { TaskContext } from './task.logic.js';
+import { attemptIdOf, parseTaskId } from '../shared/ids.js';
+import { DEFAULT_REQUIREMENTS } from '../shared/resources.js';
+import type { AttemptRecord, TaskContext } from './task.logic.js';
 
 /** Defaults for omitted `task.create` fields, in seconds; storage leaves them out too. */
 export const TASK_DEFAULTS = {
@@ -45,12 +46,15 @@ const DEFAULTS = {
  * without a line here does not compile. New tasks start from it too.
  */
 export function expandTaskContext(c: Partial<TaskContext>): TaskContext {
+  const taskId = c.taskId as string;
+  // Stored snapshots leave out what the task id says (see `compactTaskContext`).
+  const parsed = c.jobId === undefined || c.index === undefined ? parseTaskId(taskId) : undefined;
   return {
-    taskId: c.taskId as string,
-    jobId: c.jobId as string,
-    index: c.index as number,
+    taskId,
+    jobId: c.jobId ?? (parsed?.jobId as string),
+    index: c.index ?? (parsed?.index as number),
     payload: c.payload ?? null,
-    requirements: c.requirements as TaskContext['requirements'],
+    requirements: c.requirements ?? DEFAULT_REQUIREMENTS,
     timeoutS: c.timeoutS ?? DEFAULTS.timeoutS,
     graceS: c.graceS ?? DEFAULTS.graceS,
     startTimeoutS: c.startTimeoutS ?? DEFAULTS.startTimeoutS,
@@ -62,7 +66,7 @@ export function expandTaskContext(c: Partial<TaskContext>): TaskContext {
     attempt: c.attempt ?? DEFAULTS.attempt,
     attemptId: c.attemptId ?? attemptIdOf(c.taskId as string, c.attempt ?? DEFAULTS.attempt),
     workerId: c.workerId ?? null,
-    attempts: c.attempts ?? [],
+    attempts: c.attempts === undefined ? [] : c.attempts.map((record) => expandAttempt(taskId, record)),
     latestProgress: c.latestProgress ?? null,
     result: c.result ?? null,
     resultQuality: c.resultQuality ?? null,
@@ -80,8 +84,57 @@ export function expandTaskContext(c: Partial<TaskContext>): TaskContext {
   };
 }
 
-/** A stored task context is its non-default fields. */
+/** An attempt record's fields at their usual values; stored records leave these out. */
+const ATTEMPT_DEFAULTS = { startedAt: null, endedAt: null, outcome: 'active', exitCode: null, failureKind: null, errorTail: null } as const;
+
+/**
+ * A stored task context: its non-default fields, without what the task id
+ * says (`jobId`, `index`, each attempt's id) and without default
+ * requirements. A task is written at least twice, and on a busy controller
+ * these bytes are most of what it writes (about half of the snapshot).
+ * Snapshots stored in full read the same.
+ */
+export function compactTaskContext(context: TaskContext): JsonObject {
+  const kept = omitDefaults(context, DEFAULTS as unknown as JsonObject);
+  const parsed = parseTaskId(context.taskId);
+  if (parsed?.jobId === context.jobId) delete kept.jobId;
+  if (parsed?.index === context.index) delete kept.index;
+  if (context.attemptId === attemptIdOf(context.taskId, context.attempt)) delete kept.attemptId;
+  if (isDefaultRequirements(context.requirements)) delete kept.requirements;
+  if (context.attempts.length > 0) kept.attempts = context.attempts.map((record) => compactAttempt(context.taskId, record));
+  return kept;
+}
+
+function compactAttempt(taskId: string, record: AttemptRecord): JsonObject {
+  const kept = omitDefaults(record, ATTEMPT_DEFAULTS);
+  if (record.attemptId === attemptIdOf(taskId, record.attempt)) delete kept.attemptId;
+  return kept;
+}
+
+function expandAttempt(taskId: string, stored: Partial<AttemptRecord>): AttemptRecord {
+  const attempt = stored.attempt as number;
+  return {
+    attemptId: stored.attemptId ?? attemptIdOf(taskId, attempt),
+    attempt,
+    workerId: stored.workerId as string,
+    dispatchedAt: stored.dispatchedAt as number,
+    startedAt: stored.startedAt ?? null,
+    endedAt: stored.endedAt ?? null,
+    outcome: stored.outcome ?? 'active',
+    exitCode: stored.exitCode ?? null,
+    failureKind: stored.failureKind ?? null,
+    errorTail: stored.errorTail ?? null,
+  };
+}
+
+function isDefaultRequirements(requirements: TaskContext['requirements']): boolean {
+  const defaults = DEFAULT_REQUIREMENTS as unknown as Record<string, JsonValue>;
+  const given = requirements as unknown as Record<string, JsonValue>;
+  const keys = Object.keys(given);
+  return keys.length === Object.keys(defaults).length && keys.every((key) => given[key] === defaults[key]);
+}
+
 export const taskContextStorage: ContextStorage = {
-  compact: (context) => omitDefaults(context, DEFAULTS as unknown as JsonObject),
+  compact: (context) => compactTaskContext(context as unknown as TaskContext),
   expand: (stored) => expandTaskContext(stored),
 };
