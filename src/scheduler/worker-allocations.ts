@@ -42,11 +42,6 @@ export class WorkerAllocationBatches {
     this.changesOf(workerId).released.push(attemptId);
   }
 
-  /** Resolves once everything recorded so far is committed (or queued in a mailbox). */
-  async settled(): Promise<void> {
-    while (this.flushing || this.pending.size > 0) await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-
   private changesOf(workerId: string): WorkerChanges {
     let changes = this.pending.get(workerId);
     if (changes === undefined) this.pending.set(workerId, (changes = { assigned: [], released: [] }));

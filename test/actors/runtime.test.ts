@@ -264,6 +264,27 @@ function runtimeBehaviour(t: Test, makeStore: () => Promise<Store>) {
     t.equal(model?.count, 101, "the loser reloaded and applied its event on top of the winner's write");
   });
 
+  t.test('an entity this node committed is not loaded again for its next commit', async (t) => {
+    const store = await makeStore();
+    let loads = 0;
+    const counting = new Proxy(store, {
+      get(obj, prop, receiver) {
+        if (prop === 'loadEntities') return (...args: Parameters<Store['loadEntities']>) => (loads++, obj.loadEntities(...args));
+        const value: unknown = Reflect.get(obj, prop, receiver);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(obj) : value;
+      },
+    });
+    const target = { kind: 'counter', id: 'reused' };
+    const n = node(counting);
+    await n.start();
+    t.teardown(() => n.stop());
+    await n.applyNow([n.message(target, { type: 'counter.open' })]);
+    const before = loads;
+    await n.applyNow([n.message(target, { type: 'counter.add', n: 5 })]);
+    t.equal(loads, before, 'the commit started from the snapshot this node wrote');
+    t.equal((await counters(n, ['reused']))[0]?.count, 5);
+  });
+
   t.test('a snapshot this node cached is never written over another writer\'s newer one', async (t) => {
     const store = await makeStore();
     const target = { kind: 'counter', id: 'cached' };

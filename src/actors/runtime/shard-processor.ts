@@ -80,13 +80,13 @@ export class ShardProcessor {
         this.forget(shard, request.commit.writes);
         throw error;
       }
-      if (!result.ok) this.forget(shard, request.commit.writes);
       if (result.ok) {
         for (const write of request.commit.writes) this.committed.set(cacheKey(shard, write.ref), { ref: write.ref, version: write.expectedVersion + 1, snapshot: write.snapshot });
         const records = result.outboxIds.map((outboxId, i) => ({ outboxId, item: request.outbox[i] as OutboxItem }));
         await this.relay.deliver(shard, fence, records);
         return request.appliedCount;
       }
+      this.forget(shard, request.commit.writes);
       if (result.reason === 'stale_fence') {
         this.fences.markLost(shard, 'commit rejected: stale fencing token');
         return undefined;

@@ -94,16 +94,11 @@ export function hasRoomForMinimalTask(context: WorkerContext): boolean {
 }
 
 /**
- * Records an attempt placed here. The dispatch is on its way to the agent, so
- * the allocation is recorded even if it overcommits (a race between two
- * claims): the worker's books must match what actually runs. GPUs are the
- * smallest free ones with enough memory; if too few are free, it gets those.
+ * One attempt's allocation. The dispatch is on its way to the agent, so it is
+ * recorded even if it overcommits (a race between two claims): the worker's
+ * books must match what actually runs. GPUs are the smallest free ones with
+ * enough memory; if too few are free, it gets those.
  */
-export function allocate(context: WorkerContext, taskId: string, attemptId: string, req: ResourceRequirements, at: number): Allocation[] {
-  if (context.allocations.some((a) => a.attemptId === attemptId)) return context.allocations;
-  return [...context.allocations, allocationFor(context.capacity, context.allocations, taskId, attemptId, req, at)];
-}
-
 function allocationFor(capacity: WorkerCapacity, current: readonly Allocation[], taskId: string, attemptId: string, req: ResourceRequirements, at: number): Allocation {
   const gpuIndexes = req.gpuCount === 0 ? [] : freeCapacity(capacity, current)
     .gpus.filter((gpu) => gpu.memoryMb >= req.gpuMemoryMb)
@@ -117,7 +112,7 @@ export function release(allocations: readonly Allocation[], attemptId: string): 
   return allocations.filter((a) => a.attemptId !== attemptId);
 }
 
-/** A batch of assignments (first) and releases, each idempotent by attempt id. */
+/** A batch of assignments (first, see `allocationFor`) and releases, each idempotent by attempt id. */
 export function applyAllocationChanges(context: WorkerContext, assigned: readonly AssignedAttempt[], released: readonly string[], at: number): Allocation[] {
   // One copy per batch, not per attempt: a batch carries up to a hundred of them.
   const allocations = [...context.allocations];

@@ -23,7 +23,8 @@ import { StoreArgumentError, StoreClosedError } from './errors.js';
 import { LockFile } from './lock-file.js';
 import { planAppends, planDelivery } from './mailbox-plan.js';
 import { MailboxWaiters } from './mailbox-waiters.js';
-import { planRangeClose, planRangeForget, planRangePush, planRangeTake, rangeCursor, type RangePlan } from './queue-ranges.js';
+import { planQueueDelete, planQueuePop, planQueuePush, queueLowest, type QueuePlan } from './queue-plan.js';
+import { planRangeClose, planRangeForget, planRangePush, planRangeTake, rangeCursor } from './queue-ranges.js';
 import type { Mutation } from './mutations.js';
 import { recoverStore } from './recovery.js';
 import { encodeSnapshot } from './snapshot-codec.js';
@@ -246,39 +247,26 @@ export class EmbeddedStore implements Store {
 
   // ── priority queues ───────────────────────────────────────────────────
 
-  async queuePush(queue: string, items: readonly QueueItem[]): Promise<void> {
-    this.assertUsable();
-    if (items.length === 0) return;
-    await this.persist([{ t: 'qSet', queue, items: items.map(({ member, score }) => ({ member, score })) }]);
+  queuePush(queue: string, items: readonly QueueItem[]): Promise<void> {
+    return this.runPlan(() => planQueuePush(queue, items));
   }
 
-  async queuePop(queue: string, count: number): Promise<QueueItem[]> {
-    this.assertUsable();
-    const items = this.queueLowest(queue, count);
-    if (items.length > 0) await this.persist([{ t: 'qDel', queue, members: items.map((item) => item.member) }]);
-    return items;
+  queuePop(queue: string, count: number): Promise<QueueItem[]> {
+    return this.runPlan(() => planQueuePop(this.state, queue, count));
   }
 
   async queueRemove(queue: string, members: readonly string[]): Promise<number> {
-    this.assertUsable();
-    const set = this.state.queues.get(queue);
-    const present = [...new Set(members)].filter((member) => set?.get(member) !== undefined);
-    if (present.length > 0) await this.persist([{ t: 'qDel', queue, members: present }]);
-    return present.length;
+    return (await this.runPlan(() => planQueueDelete(this.state, queue, members))).length;
   }
 
-  async queueClaim(queue: string, members: readonly string[]): Promise<string[]> {
-    this.assertUsable();
-    const set = this.state.queues.get(queue);
-    const present = [...new Set(members)].filter((member) => set?.get(member) !== undefined);
-    if (present.length > 0) await this.persist([{ t: 'qDel', queue, members: present }]);
-    return present;
+  queueClaim(queue: string, members: readonly string[]): Promise<string[]> {
+    return this.runPlan(() => planQueueDelete(this.state, queue, members));
   }
 
   async queuePeek(queue: string, count: number, offset = 0): Promise<QueueItem[]> {
     this.assertUsable();
     const skip = Math.max(0, Math.floor(offset));
-    return this.queueLowest(queue, skip + count).slice(skip);
+    return queueLowest(this.state, queue, skip + count).slice(skip);
   }
 
   async queueSize(queue: string): Promise<number> {
@@ -308,7 +296,7 @@ export class EmbeddedStore implements Store {
   }
 
   /** Plans against memory, then applies and logs the plan's mutations before answering. */
-  private async runPlan<T>(plan: () => RangePlan<T>): Promise<T> {
+  private async runPlan<T>(plan: () => QueuePlan<T>): Promise<T> {
     this.assertUsable();
     const { mutations, result } = plan();
     if (mutations.length > 0) await this.persist(mutations);
@@ -447,12 +435,6 @@ export class EmbeddedStore implements Store {
     const plan = planDelivery(this.state, shards, consumer, count);
     if (plan.mutations.length > 0) this.persistDelivery(plan.mutations);
     return plan.deliveries.map((delivery) => copyJson(delivery));
-  }
-
-  private queueLowest(queue: string, count: number): QueueItem[] {
-    const set = this.state.queues.get(queue);
-    if (!set || count <= 0) return [];
-    return set.lowest(count).map(({ member, score }) => ({ member, score }));
   }
 
   private assertUsable(): void {

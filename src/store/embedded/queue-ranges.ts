@@ -1,11 +1,6 @@
 import type { Mutation } from './mutations.js';
+import type { QueuePlan } from './queue-plan.js';
 import type { StoreState } from './state.js';
-
-/** What one range call changes and answers; the caller applies and logs `mutations`. */
-export interface RangePlan<T> {
-  readonly mutations: Mutation[];
-  readonly result: T;
-}
 
 /**
  * Range cursors live in a scored set of their own beside the queue (member →
@@ -21,7 +16,7 @@ function cursorOf(state: StoreState, queue: string, member: string): number | un
 }
 
 /** See `Store.queuePushRange`. */
-export function planRangePush(state: StoreState, queue: string, member: string, score: number): RangePlan<boolean> {
+export function planRangePush(state: StoreState, queue: string, member: string, score: number): QueuePlan<boolean> {
   if (cursorOf(state, queue, member) !== undefined) return { mutations: [], result: false };
   return {
     mutations: [
@@ -33,7 +28,7 @@ export function planRangePush(state: StoreState, queue: string, member: string, 
 }
 
 /** See `Store.queueTakeRange`. */
-export function planRangeTake(state: StoreState, queue: string, member: string, end: number, max: number): RangePlan<{ from: number; to: number } | null> {
+export function planRangeTake(state: StoreState, queue: string, member: string, end: number, max: number): QueuePlan<{ from: number; to: number } | null> {
   if (max <= 0 || state.queues.get(queue)?.get(member) === undefined) return { mutations: [], result: null };
   const from = cursorOf(state, queue, member) ?? 0;
   const to = Math.min(end, from + max);
@@ -43,7 +38,7 @@ export function planRangeTake(state: StoreState, queue: string, member: string, 
 }
 
 /** See `Store.queueCloseRange`. */
-export function planRangeClose(state: StoreState, queue: string, member: string): RangePlan<number | null> {
+export function planRangeClose(state: StoreState, queue: string, member: string): QueuePlan<number | null> {
   const cursor = cursorOf(state, queue, member);
   const mutations: Mutation[] = [];
   if (state.queues.get(queue)?.get(member) !== undefined) mutations.push({ t: 'qDel', queue, members: [member] });
@@ -58,7 +53,7 @@ export function rangeCursor(state: StoreState, queue: string, member: string): n
 }
 
 /** See `Store.queueForgetRange`. */
-export function planRangeForget(state: StoreState, queue: string, member: string): RangePlan<void> {
+export function planRangeForget(state: StoreState, queue: string, member: string): QueuePlan<void> {
   const mutations: Mutation[] = [];
   if (state.queues.get(queue)?.get(member) !== undefined) mutations.push({ t: 'qDel', queue, members: [member] });
   if (cursorOf(state, queue, member) !== undefined) mutations.push({ t: 'qDel', queue: cursorSet(queue), members: [member] });
