@@ -3,6 +3,8 @@ import { taskKind, taskInputFromCreateEvent } from '../../src/actors/task/task.k
 import { compactState, expandState } from '../../src/actors/runtime/context-storage.js';
 import { persistSnapshot, startActor, stepActor } from '../../src/actors/runtime/actor-state.js';
 import { counterKind } from '../fixtures/counter-kind.js';
+import { jobInputFromCreateEvent, jobKind } from '../../src/actors/job/job.kind.js';
+import { decodeRuns, encodeRuns } from '../../src/actors/job/job.storage.js';
 
 const input = taskInputFromCreateEvent('job_cd.t3', { type: 'task.create', at: 1_000, jobId: 'job_cd', index: 3, payload: { seed: 7 }, priority: 'high', maxRetries: 2 });
 if (!input) throw new Error('no input');
@@ -59,4 +61,23 @@ t.test('kinds without defaults are stored as they are', async (t) => {
   const state = { value: 'open', context: { count: 0, adds: 0, reminded: 0 }, status: 'active' as const };
   t.equal(compactState(counterKind, state), state);
   t.equal(expandState(counterKind, state), state);
+});
+
+t.test('a job stores its task outcomes as runs and loads them back whole', async (t) => {
+  t.equal(encodeRuns('sssss.....'), '5s5.');
+  t.equal(encodeRuns('sfs'), '1s1f1s');
+  t.equal(encodeRuns(''), '');
+  for (const outcomes of ['', 's', 'sssss.....', 'sfctsss..f.', 's'.repeat(9_990) + '.'.repeat(10)]) {
+    t.equal(decodeRuns(encodeRuns(outcomes)), outcomes, `round trip of ${outcomes.length} outcomes`);
+  }
+
+  const jobInput = jobInputFromCreateEvent('job_cd', { type: 'job.submit', at: 1_000, accountId: 'acct_1', spec: {} });
+  const planned = stepActor(jobKind.machine, startActor(jobKind.machine, jobInput).snapshot, { type: 'job.planned', at: 2_000, taskCount: 10_000 } as { type: string });
+  const full = persistSnapshot(planned.snapshot);
+  const stored = compactState(jobKind, full);
+  t.notOk('taskOutcomes' in stored.context);
+  t.equal(stored.context.taskOutcomeRuns, '10000.');
+  t.ok(JSON.stringify(stored).length < 2_000, 'a 10,000-task job stores in under 2 KB');
+  t.same(expandState(jobKind, JSON.parse(JSON.stringify(stored)) as typeof stored), full, 'round trip through JSON is exact');
+  t.same(expandState(jobKind, full), full, 'a snapshot stored in full loads as it is');
 });

@@ -419,6 +419,44 @@ t.test('running', async (t) => {
     t.equal(d.value, 'running');
   });
 
+  t.test('job.tasks_finished (reports folded by the runtime) counts like the reports one by one', async (t) => {
+    const report = (index: number, outcome: string, extra: Record<string, unknown> = {}) => ({
+      type: 'job.task_finished',
+      at: T0 + 10_000 + index,
+      taskId: `${JOB}.t${index}`,
+      index,
+      outcome,
+      attempts: 1,
+      runtimeMs: 1_000,
+      resultQuality: outcome === 'succeeded' ? 0.2 : null,
+      error: outcome === 'succeeded' ? null : `task ${index} broke`,
+      ...extra,
+    });
+    const d = planned(4);
+    const folded = jobKind.batchedEvents?.fold([
+      report(2, 'succeeded', { startedAt: T0 + 1700 }),
+      report(0, 'failed', { startedAt: T0 + 1500 }),
+      report(2, 'failed'),
+      report(9, 'succeeded'),
+    ] as never);
+    t.equal(folded?.type, 'job.tasks_finished');
+    t.equal(folded?.at, T0 + 10_009, 'stamped with the last report');
+    d.send(folded as never);
+    t.equal(d.value, 'running', 'a folded start moves the job to running');
+    t.equal(d.context.startedAt, T0 + 1500, 'the earliest start reported');
+    t.equal(d.context.taskOutcomes, 'f.s.', 'a repeated index counts once; one outside the plan not at all');
+    t.same(d.context.counts, { succeeded: 1, failed: 1, cancelled: 0, timedOut: 0 });
+    t.equal(d.context.runtimeMs, 2_000);
+    t.equal(d.context.lowQualityCount, 1);
+    t.same(d.context.suspectTaskIds, [`${JOB}.t2`]);
+    t.same(d.context.firstTaskError, { taskId: `${JOB}.t0`, error: 'task 0 broke' });
+
+    d.send({ type: 'job.tasks_finished', at: T0 + 20_000, reports: [report(1, 'succeeded'), report(3, 'succeeded')] });
+    t.equal(d.value, 'partial', 'the step that finishes the last tasks decides the outcome');
+    t.equal(d.context.finishedAt, T0 + 20_000);
+    t.same(d.context.counts, { succeeded: 3, failed: 1, cancelled: 0, timedOut: 0 });
+  });
+
   t.test('job.recover re-arms itself and asks for a reconcile', async (t) => {
     const d = runningJob(3);
     finish(d, 0, 'succeeded');

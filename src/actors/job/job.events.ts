@@ -95,6 +95,12 @@ export type JobTaskFinishedEvent = {
   error: string | null;
 };
 
+/**
+ * Consecutive `job.task_finished` reports in one mailbox batch, folded by the
+ * runtime into one machine step (`jobKind.coalesce`); never sent as such.
+ */
+export type JobTasksFinishedEvent = { type: 'job.tasks_finished'; at: number; reports: JobTaskFinishedEvent[] };
+
 /** `onlyIfNotStarted` (project cancel-queued): a job already running ignores it. */
 export type JobCancelEvent = { type: 'job.cancel'; at: number; reason: string; onlyIfNotStarted?: boolean };
 
@@ -117,6 +123,7 @@ export type JobEvent =
   | JobDependencyFailedEvent
   | JobTaskStartedEvent
   | JobTaskFinishedEvent
+  | JobTasksFinishedEvent
   | JobCancelEvent
   | JobQueueTimeoutEvent
   | JobRecoverEvent;

@@ -2,9 +2,10 @@ import type { JsonObject, JsonValue } from '../../shared/json.js';
 import type { ActorKind, PersistedActorState } from '../runtime/actor-kind.js';
 import { ENTITY_KIND, isoOrNull } from '../shared/ids.js';
 import { readCount, readNumber, readObject, readString, readStringArray, readStringOrNull } from '../shared/json-fields.js';
-import type { JobBilling, JobInput, JobPriority, JobStatus } from './job.events.js';
+import type { JobBilling, JobInput, JobPriority, JobStatus, JobTaskFinishedEvent, JobTasksFinishedEvent } from './job.events.js';
 import { finishedCount, type JobContext } from './job.logic.js';
 import { jobMachine, type JobMachine } from './job.machine.js';
+import { jobContextStorage } from './job.storage.js';
 
 /** Per-task timeout when the submission names none, seconds. */
 export const DEFAULT_JOB_TIMEOUT_S = 600;
@@ -110,6 +111,12 @@ export function jobReadModel(state: PersistedActorState, id: string): JsonValue 
   };
 }
 
+/** Task reports in a row become one `job.tasks_finished`, stamped with the last one's time. */
+export function foldTaskReports(events: readonly (JsonObject & { type: string; at: number })[]): JobTasksFinishedEvent {
+  const reports = events as unknown as JobTaskFinishedEvent[];
+  return { type: 'job.tasks_finished', at: reports[reports.length - 1]?.at ?? 0, reports };
+}
+
 export const jobKind: ActorKind<JobMachine> = {
   kind: ENTITY_KIND.job,
   machine: jobMachine,
@@ -118,4 +125,6 @@ export const jobKind: ActorKind<JobMachine> = {
   },
   inputFromCreateEvent: jobInputFromCreateEvent,
   readModel: jobReadModel,
+  contextStorage: jobContextStorage,
+  batchedEvents: { type: 'job.task_finished', fold: (events) => foldTaskReports(events) as unknown as JsonObject & { type: string; at: number } },
 };

@@ -94,15 +94,14 @@ export function missingCount(counts: TaskCounts): number {
 
 /** True when `index` has not reported an outcome yet (and is a task of this job). */
 export function isUnreportedTask(context: JobContext, index: number): boolean {
-  if (!Number.isInteger(index) || index < 0) return false;
-  if (context.taskCount !== null && index >= context.taskCount) return false;
-  return (context.taskOutcomes[index] ?? UNFINISHED) === UNFINISHED;
+  return isUnreportedIndex(context.taskCount, context.taskOutcomes, index);
 }
 
-/** Sets one task's character, padding with `.` (reports may precede `job.planned`). */
-export function withTaskOutcome(outcomes: string, index: number, outcome: TaskOutcome): string {
-  const padded = outcomes.length > index ? outcomes : outcomes.padEnd(index + 1, UNFINISHED);
-  return padded.slice(0, index) + OUTCOME_CHAR[outcome] + padded.slice(index + 1);
+/** `isUnreportedTask` against outcomes being folded (`job.tasks.ts`): a string or its characters. */
+export function isUnreportedIndex(taskCount: number | null, outcomes: string | readonly string[], index: number): boolean {
+  if (!Number.isInteger(index) || index < 0) return false;
+  if (taskCount !== null && index >= taskCount) return false;
+  return (outcomes[index] ?? UNFINISHED) === UNFINISHED;
 }
 
 /**

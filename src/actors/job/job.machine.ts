@@ -16,7 +16,7 @@ import {
   queueTimeoutMs,
   type JobContext,
 } from './job.logic.js';
-import { recordTaskFinished } from './job.tasks.js';
+import { recordTaskReports } from './job.tasks.js';
 import { decidedOutcomeTransitions, dependencyAnswer, lateMessageHandlers, requirementsOf } from './job.transitions.js';
 
 /**
@@ -49,7 +49,9 @@ import { decidedOutcomeTransitions, dependencyAnswer, lateMessageHandlers, requi
  * - `running` from the first `job.task_started`; a `recover` timer every
  *   5 minutes declares `job.reconcile_tasks` (stuck-job recovery).
  * - `job.task_finished` is counted once per task index (see `OUTCOME_CHAR`);
- *   after each report the outcome is re-decided (`decideOutcome`):
+ *   consecutive reports in one mailbox batch reach the machine as one
+ *   `job.tasks_finished` (`jobKind.coalesce`), folded in order in one step;
+ *   after each step the outcome is re-decided (`decideOutcome`):
  *   strict_complete fails fast on the first task without a result.
  * - Terminal entry: cancels timers, declares `job.cancel_tasks` if tasks are
  *   unfinished (one effect, not one `send` per task: a 10k-task job would
@@ -105,9 +107,9 @@ export const jobMachine = setup({
       };
     }),
     recordTaskStarted: assign({ anyTaskStarted: true }),
-    recordTaskFinished: assign(({ context, event }) => {
-      assertEvent(event, 'job.task_finished');
-      return recordTaskFinished(context, event);
+    recordTaskReports: assign(({ context, event }) => {
+      assertEvent(event, ['job.task_finished', 'job.tasks_finished']);
+      return recordTaskReports(context, event.type === 'job.task_finished' ? [event] : event.reports);
     }),
     recordCancel: assign(({ event }) => {
       assertEvent(event, 'job.cancel');
@@ -324,7 +326,8 @@ export const jobMachine = setup({
         'job.dependency_completed': { guard: 'isDependency', actions: 'recordDependencyCompleted' },
         'job.dependency_failed': { guard: 'isDependency', target: 'cancelled', actions: 'recordDependencyFailed' },
         'job.task_started': { actions: 'recordTaskStarted' },
-        'job.task_finished': { guard: 'isUnreportedTask', actions: 'recordTaskFinished' },
+        'job.task_finished': { guard: 'isUnreportedTask', actions: 'recordTaskReports' },
+        'job.tasks_finished': { actions: 'recordTaskReports' },
         'job.cancel': { target: 'cancelled', actions: 'recordCancel' },
       },
       states: {
@@ -355,7 +358,8 @@ export const jobMachine = setup({
         'job.dependency_completed': { guard: 'isDependency', actions: 'recordDependencyCompleted' },
         'job.dependency_failed': { guard: 'isDependency', target: 'cancelled', actions: 'recordDependencyFailed' },
         'job.task_started': { target: 'running', actions: 'recordTaskStarted' },
-        'job.task_finished': { guard: 'isUnreportedTask', actions: 'recordTaskFinished' },
+        'job.task_finished': { guard: 'isUnreportedTask', actions: 'recordTaskReports' },
+        'job.tasks_finished': { actions: 'recordTaskReports' },
         'job.cancel': { target: 'cancelled', actions: 'recordCancel' },
         'job.queue_timeout': [
           { guard: 'liveCapacityUnknown', actions: 'declareCapacityCheck' },
@@ -377,7 +381,8 @@ export const jobMachine = setup({
       entry: ['markRunning', 'disarmQueueTimeout', 'armRecoveryTimer'],
       always: decidedOutcomeTransitions(),
       on: {
-        'job.task_finished': { guard: 'isUnreportedTask', actions: 'recordTaskFinished' },
+        'job.task_finished': { guard: 'isUnreportedTask', actions: 'recordTaskReports' },
+        'job.tasks_finished': { actions: 'recordTaskReports' },
         'job.cancel': { guard: 'cancelsRunningJob', target: 'cancelled', actions: 'recordCancel' },
         'job.recover': { actions: ['armRecoveryTimer', 'declareReconcile'] },
       },

@@ -1,37 +1,56 @@
 import type { JobTaskFinishedEvent } from './job.events.js';
-import { LOW_QUALITY_THRESHOLD, MAX_SUSPECT_IDS, withTaskOutcome, type JobContext, type TaskCounts } from './job.logic.js';
+import { LOW_QUALITY_THRESHOLD, MAX_SUSPECT_IDS, OUTCOME_CHAR, UNFINISHED, isUnreportedIndex, type JobContext, type TaskCounts } from './job.logic.js';
 
 /**
- * Folds one task's final report into the job's counts. The caller has checked
- * (guard `isUnreportedTask`) that this index has not reported before.
+ * Folds tasks' final reports into the job's counts, in order. A report for an
+ * index that already reported (before, or earlier in `reports`) or that is no
+ * task of this job counts for nothing. One fold for a whole batch, so a
+ * 10,000-task job rewrites its outcome string once per batch, not per task.
  */
-export function recordTaskFinished(context: JobContext, event: JobTaskFinishedEvent): Partial<JobContext> {
+export function recordTaskReports(context: JobContext, reports: readonly JobTaskFinishedEvent[]): Partial<JobContext> {
   const counts: TaskCounts = { ...context.counts };
-  if (event.outcome === 'succeeded') counts.succeeded += 1;
-  else if (event.outcome === 'failed') counts.failed += 1;
-  else if (event.outcome === 'cancelled') counts.cancelled += 1;
-  else counts.timedOut += 1;
+  let outcomes: string[] | null = null;
+  let { startedAt, runtimeMs, qualitySum, qualityCount, lowQualityCount, suspectTaskIds, firstTaskError } = context;
+  let anyStart = false;
 
-  const quality = event.outcome === 'succeeded' && typeof event.resultQuality === 'number' ? event.resultQuality : null;
-  const lowQuality = quality !== null && quality < LOW_QUALITY_THRESHOLD;
-  const suspectTaskIds =
-    lowQuality && context.suspectTaskIds.length < MAX_SUSPECT_IDS ? [...context.suspectTaskIds, event.taskId] : context.suspectTaskIds;
+  for (const report of reports) {
+    if (!isUnreportedIndex(context.taskCount, outcomes ?? context.taskOutcomes, report.index)) continue;
+    outcomes ??= context.taskOutcomes.split('');
+    while (outcomes.length < report.index) outcomes.push(UNFINISHED);
+    outcomes[report.index] = OUTCOME_CHAR[report.outcome];
 
-  // A task whose start was folded into its result reports the start here (no `job.task_started` came).
-  const started = typeof event.startedAt === 'number';
+    if (report.outcome === 'succeeded') counts.succeeded += 1;
+    else if (report.outcome === 'failed') counts.failed += 1;
+    else if (report.outcome === 'cancelled') counts.cancelled += 1;
+    else counts.timedOut += 1;
+
+    const quality = report.outcome === 'succeeded' && typeof report.resultQuality === 'number' ? report.resultQuality : null;
+    const lowQuality = quality !== null && quality < LOW_QUALITY_THRESHOLD;
+    if (lowQuality && suspectTaskIds.length < MAX_SUSPECT_IDS) suspectTaskIds = [...suspectTaskIds, report.taskId];
+    qualitySum += quality ?? 0;
+    qualityCount += quality === null ? 0 : 1;
+    lowQualityCount += lowQuality ? 1 : 0;
+    runtimeMs += Math.max(0, report.runtimeMs);
+    if (firstTaskError === null && report.outcome !== 'succeeded' && report.error !== null) firstTaskError = { taskId: report.taskId, error: report.error };
+
+    // A task whose start was folded into its result reports the start here (no `job.task_started` came).
+    if (typeof report.startedAt === 'number') {
+      anyStart = true;
+      if (context.startedAt === null && (startedAt === null || report.startedAt < startedAt)) startedAt = report.startedAt;
+    }
+  }
+
+  if (outcomes === null) return {};
   return {
-    ...(started && !context.anyTaskStarted ? { anyTaskStarted: true } : {}),
-    ...(started && context.startedAt === null ? { startedAt: event.startedAt } : {}),
+    ...(anyStart && !context.anyTaskStarted ? { anyTaskStarted: true } : {}),
+    startedAt,
     counts,
-    taskOutcomes: withTaskOutcome(context.taskOutcomes, event.index, event.outcome),
-    runtimeMs: context.runtimeMs + Math.max(0, event.runtimeMs),
-    qualitySum: context.qualitySum + (quality ?? 0),
-    qualityCount: context.qualityCount + (quality === null ? 0 : 1),
-    lowQualityCount: context.lowQualityCount + (lowQuality ? 1 : 0),
+    taskOutcomes: outcomes.join(''),
+    runtimeMs,
+    qualitySum,
+    qualityCount,
+    lowQualityCount,
     suspectTaskIds,
-    firstTaskError:
-      context.firstTaskError === null && event.outcome !== 'succeeded' && event.error !== null
-        ? { taskId: event.taskId, error: event.error }
-        : context.firstTaskError,
+    firstTaskError,
   };
 }

@@ -42,6 +42,17 @@ export interface ActorKind<TMachine extends AnyStateMachine = AnyStateMachine> {
   readonly readModelStorage?: 'stored' | 'derived';
   /** How the context is stored when not as it is (`context-storage.ts`): tasks leave default fields out. */
   readonly contextStorage?: ContextStorage;
+  /**
+   * Events the runtime folds into one machine step when several arrive in a
+   * row in one batch to an existing entity: a busy job gets hundreds of task
+   * reports per batch, and one step for them all skips hundreds of
+   * transitions. `fold` must do what the events would do one by one, in
+   * order; each message is still recorded as applied under its own id.
+   */
+  readonly batchedEvents?: {
+    readonly type: string;
+    fold(events: readonly (JsonObject & { type: string; at: number })[]): JsonObject & { type: string; at: number };
+  };
   /** The event-log line for one applied event; default: state changes only. */
   logEntry?(event: JsonObject & { type: string; at: number }, before: PersistedActorState | null, after: PersistedActorState): EventLogEntry | undefined;
 }

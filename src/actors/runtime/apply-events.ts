@@ -27,6 +27,7 @@ export function scopedTimerId(ref: EntityRef, timerId: string): string {
  * `transition()`, and translates the effects the machine declared into outbox
  * items and timers. No I/O: the caller commits the result atomically.
  *
+ * Runs of the kind's `batchedEvents` are one step, caused by their first message.
  * Ids of derived messages and effects are derived from the causing event's id,
  * so replaying the same event (after a crash before commit) yields the same
  * ids and downstream dedupe stays exact.
@@ -38,8 +39,10 @@ export function applyEventsToEntity(router: ActorRouter, ref: EntityRef, stored:
   let snapshot = persisted ? restoreSnapshot(kind.machine, persisted) : null;
   const log: EventLogEntry[] = [];
 
-  for (const message of messages) {
-    const event = message.event as ActorEvent;
+  for (let i = 0; i < messages.length; i++) {
+    const message = messages[i] as MailboxMessage;
+    let event = message.event as ActorEvent;
+    let folded: readonly MailboxMessage[] = [message];
     let outcome;
     if (snapshot === null) {
       const input = kind.inputFromCreateEvent(ref.id, event);
@@ -49,13 +52,19 @@ export function applyEventsToEntity(router: ActorRouter, ref: EntityRef, stored:
       }
       outcome = startActor(kind.machine, input);
     } else {
+      const run = batchedRun(kind, messages, i);
+      if (run > 1 && kind.batchedEvents) {
+        folded = messages.slice(i, i + run);
+        event = kind.batchedEvents.fold(folded.map((m) => m.event as ActorEvent)) as ActorEvent;
+        i += run - 1;
+      }
       outcome = stepActor(kind.machine, snapshot, event);
     }
     const next = persistSnapshot(outcome.snapshot);
     const line = (kind.logEntry ?? defaultLogEntry)(event, persisted, next);
     if (line) log.push(line);
     translateEffects(router, ref, message, event, outcome.actions, change);
-    change.appliedEventIds.push(message.eventId);
+    for (const applied of folded) change.appliedEventIds.push(applied.eventId);
     snapshot = outcome.snapshot;
     persisted = next;
   }
@@ -70,6 +79,16 @@ export function applyEventsToEntity(router: ActorRouter, ref: EntityRef, stored:
     ...(log.length > 0 ? { log } : {}),
   };
   return { ...change, write };
+}
+
+/** How many messages from `start` on the kind folds into one step (1: none). */
+function batchedRun(kind: ReturnType<ActorRouter['kindOf']>, messages: readonly MailboxMessage[], start: number): number {
+  const type = kind.batchedEvents?.type;
+  const typeAt = (index: number): unknown => ((messages[index] as MailboxMessage).event as ActorEvent).type;
+  if (type === undefined || typeAt(start) !== type) return 1;
+  let end = start + 1;
+  while (end < messages.length && typeAt(end) === type) end++;
+  return end - start;
 }
 
 function translateEffects(
