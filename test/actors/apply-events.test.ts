@@ -75,10 +75,10 @@ t.test('other events split the runs; a lone report steps alone', async (t) => {
     report(2, T0 + 13),
   ]);
   t.same(change.appliedEventIds, ['report-0', 'dependent', 'report-1', 'report-2']);
-  const context = (change.write?.snapshot as unknown as PersistedActorState).context as unknown as JobContext;
+  const context = (change.write?.snapshot as unknown as PersistedActorState).context as unknown as JobContext & { taskOutcomeRuns: string };
   t.equal(context.counts.succeeded, 3);
   t.same(context.dependents, ['job_20260312_150000_dep001']);
-  t.equal(context.taskOutcomes, 'sss.');
+  t.equal(context.taskOutcomeRuns, '3s1.', 'stored as runs (job.storage.ts)');
   t.same(
     change.write?.log?.map((line) => line.type),
     ['job.task_finished'],

@@ -1,4 +1,3 @@
-import type { JsonObject } from '../../shared/json.js';
 import type { ContextStorage } from '../runtime/context-storage.js';
 
 /**
@@ -16,7 +15,7 @@ export const jobContextStorage: ContextStorage = {
   expand(stored) {
     const { taskOutcomeRuns, ...rest } = stored;
     if (typeof taskOutcomeRuns !== 'string') return stored;
-    return { ...rest, taskOutcomes: decodeRuns(taskOutcomeRuns) } as JsonObject;
+    return { ...rest, taskOutcomes: decodeRuns(taskOutcomeRuns) };
   },
 };
 

@@ -55,7 +55,7 @@ export function applyEventsToEntity(router: ActorRouter, ref: EntityRef, stored:
       const run = batchedRun(kind, messages, i);
       if (run > 1 && kind.batchedEvents) {
         folded = messages.slice(i, i + run);
-        event = kind.batchedEvents.fold(folded.map((m) => m.event as ActorEvent)) as ActorEvent;
+        event = kind.batchedEvents.fold(folded.map((m) => m.event as ActorEvent));
         i += run - 1;
       }
       outcome = stepActor(kind.machine, snapshot, event);
