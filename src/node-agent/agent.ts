@@ -211,6 +211,7 @@ export class NodeAgent {
         return this.drainForController(kind.value.reason);
       case 'registered':
       case 'ping':
+      case 'batch': // connection.ts hands a batch over message by message
       case undefined:
         return;
     }
@@ -226,7 +227,7 @@ export class NodeAgent {
     if (this.draining) return this.finish(rejectedFinished(attemptId, 'agent is draining'));
     const reservation = this.ledger.reserve(attemptId, dispatch.requirements);
     if (!reservation.ok) return this.finish(rejectedFinished(attemptId, reservation.shortfall));
-    this.send({ kind: { $case: 'taskAccepted', value: { attemptId } } });
+    // No TaskAccepted for a new dispatch: TaskStarted or TaskFinished follows (agent.proto).
     const attempt = startAttempt({
       dispatch,
       executor: this.options.executor,
@@ -289,6 +290,8 @@ export class NodeAgent {
       recipeRuntimes: [...(this.options.recipeRuntimes ?? [])],
       labels: { ...this.options.labels },
       agentVersion: COMPUTALOT_VERSION,
+      // connection.ts reads batches, and sends them when the controller reads them too.
+      acceptsBatches: true,
     };
   }
 }

@@ -7,6 +7,7 @@
 import { Metadata, credentials, status as Status, type ServiceError } from '@grpc/grpc-js';
 import { AgentGatewayClient, type AgentMessage, type ControllerMessage, type Register, type Registered } from '../gen/computalot/agent/v1/agent.js';
 import { AGENT_AUTHORIZATION_METADATA_KEY, AGENT_CLIENT_CHANNEL_OPTIONS } from '../shared/grpc-channel.js';
+import { TurnBatcher, packBatch } from '../shared/turn-batcher.js';
 
 /** Options of {@link openAgentConnection}. */
 export interface OpenAgentConnectionOptions {
@@ -52,6 +53,7 @@ export async function openAgentConnection(options: OpenAgentConnectionOptions): 
   let phase: 'registering' | 'open' | 'closed' = 'registering';
   const waiting: AgentMessage[] = [];
   let blocked = false;
+  let batcher: TurnBatcher<AgentMessage> | undefined;
 
   const release = (): void => {
     waiting.length = 0;
@@ -77,7 +79,13 @@ export async function openAgentConnection(options: OpenAgentConnectionOptions): 
         resolve(message.kind.value);
         return;
       }
-      if (phase === 'open') options.onMessage(message);
+      if (phase !== 'open') return;
+      if (message.kind?.$case !== 'batch') return options.onMessage(message);
+      // A batch is its messages in order; never nested (agent.proto).
+      for (const inner of message.kind.value.messages) {
+        if (phase !== 'open') return;
+        if (inner.kind?.$case !== 'batch') options.onMessage(inner);
+      }
     });
     stream.on('error', (error: ServiceError) => {
       if (phase === 'registering') fail(describeStreamError(error));
@@ -93,6 +101,7 @@ export async function openAgentConnection(options: OpenAgentConnectionOptions): 
   function closeStream(reason: string): void {
     if (phase !== 'open') return;
     phase = 'closed';
+    batcher?.drop();
     release();
     options.onClosed(reason);
   }
@@ -111,6 +120,25 @@ export async function openAgentConnection(options: OpenAgentConnectionOptions): 
     }
   }
 
+  const sendNow = (message: AgentMessage): boolean => {
+    if (phase !== 'open') return false;
+    if (!blocked) {
+      writeNow(message);
+      return true;
+    }
+    if (waiting.length >= maxQueued) {
+      // The controller stopped reading: drop this stream; a fresh one resends what matters.
+      closeStream('send queue overflowed');
+      return false;
+    }
+    waiting.push(message);
+    return true;
+  };
+  // Messages of one event-loop turn go out as one batch when the controller reads batches.
+  if (registered.acceptsBatches) {
+    batcher = new TurnBatcher<AgentMessage>((messages) => sendNow(packBatch(messages, (batch) => ({ kind: { $case: 'batch', value: { messages: batch } } }))));
+  }
+
   return {
     target: options.target,
     registered,
@@ -119,16 +147,8 @@ export async function openAgentConnection(options: OpenAgentConnectionOptions): 
     },
     send: (message) => {
       if (phase !== 'open') return false;
-      if (!blocked) {
-        writeNow(message);
-        return true;
-      }
-      if (waiting.length >= maxQueued) {
-        // The controller stopped reading: drop this stream; a fresh one resends what matters.
-        closeStream('send queue overflowed');
-        return false;
-      }
-      waiting.push(message);
+      if (batcher === undefined) return sendNow(message);
+      batcher.add(message);
       return true;
     },
     close: (reason) => closeStream(reason),

@@ -20,6 +20,7 @@ const register: AgentMessage = {
       recipeRuntimes: ['python3'],
       labels: { zone: 'a' },
       agentVersion: '0.1.0',
+      acceptsBatches: true,
     },
   },
 };
@@ -79,7 +80,7 @@ t.test('the generated service works over a real grpc-js bidirectional stream', a
     connect: (call) => {
       call.on('data', (message: AgentMessage) => {
         if (message.kind?.$case === 'register') {
-          call.write({ kind: { $case: 'registered', value: { workerId: `wrk_${message.kind.value.agentId}`, heartbeatIntervalMs: 2000, controllerId: 'c1' } } });
+          call.write({ kind: { $case: 'registered', value: { workerId: `wrk_${message.kind.value.agentId}`, heartbeatIntervalMs: 2000, controllerId: 'c1', acceptsBatches: true } } });
           call.end();
         }
       });
@@ -96,6 +97,6 @@ t.test('the generated service works over a real grpc-js bidirectional stream', a
   const stream = client.connect();
   stream.write(register);
   const [reply] = (await once(stream, 'data')) as [ControllerMessage];
-  t.same(reply, { kind: { $case: 'registered', value: { workerId: 'wrk_agent-a', heartbeatIntervalMs: 2000, controllerId: 'c1' } } });
+  t.same(reply, { kind: { $case: 'registered', value: { workerId: 'wrk_agent-a', heartbeatIntervalMs: 2000, controllerId: 'c1', acceptsBatches: true } } });
   stream.end();
 });

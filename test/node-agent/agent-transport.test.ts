@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import { Metadata, credentials, type ServiceError } from '@grpc/grpc-js';
-import { AgentGatewayClient, type DispatchTask, type TaskFinished } from '../../src/gen/computalot/agent/v1/agent.js';
+import { AgentGatewayClient, type AgentMessage, type ControllerMessage, type DispatchTask, type TaskFinished } from '../../src/gen/computalot/agent/v1/agent.js';
 import { AgentGatewayGrpcServer } from '../../src/gateway/agents/agent-gateway-server.js';
 import { NodeAgent, type NodeAgentOptions } from '../../src/node-agent/agent.js';
 import { detectCapacity } from '../../src/node-agent/capacity.js';
@@ -14,6 +14,7 @@ import { ConfigError } from '../../src/shared/errors.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { PlainProcessExecutor } from '../fixtures/plain-process-executor.js';
 import { RecordingAgentHandler } from '../fixtures/recording-agent-handler.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** The real interpreter, not a pyenv shim (GOTCHAS: ~170 ms+ per launch through the shim). */
 const PYTHON = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
@@ -121,7 +122,8 @@ t.test('an agent registers with its capacity, heartbeats at the returned interva
   t.same(executor.placements[0]?.placement.gpuIndices, [0], 'the GPU was reserved for the attempt');
 
   const kinds = handler.eventsOf('att_ok').map((event) => event.kind);
-  t.same([kinds[0], kinds[1], kinds.at(-1)], ['accepted', 'started', 'finished'], `order: ${kinds.join(' → ')}`);
+  t.same([kinds[0], kinds.at(-1)], ['started', 'finished'], `order: ${kinds.join(' → ')}`);
+  t.notOk(kinds.includes('accepted'), 'a new dispatch gets no TaskAccepted');
   const progress = handler.eventsOf('att_ok').filter((event) => event.kind === 'progress');
   t.ok(progress.some((event) => event.message.progressJson === '{"pct": 50}'), 'progress JSON forwarded');
   t.match(progress.map((event) => event.message.outputChunk).join(''), 'working on 21', 'output forwarded');
@@ -209,6 +211,73 @@ t.test('a result the controller fails to record is resent on the next stream', a
   await handler.until('resent on the new stream', () => handler.taskEvents.some((r) => r.workerId === 'wrk_2' && r.event.kind === 'finished' && r.event.message.attemptId === 'att_retry'));
   await handler.until('acknowledged', () => agent.status().unacknowledgedResults === 0);
   t.pass('delivered after the failure');
+});
+
+t.test('messages of one turn travel as one batch, and only to a peer that reads batches', async (t) => {
+  const { handler, port } = await startServer(t);
+  const client = new AgentGatewayClient(`127.0.0.1:${port}`, credentials.createInsecure());
+  t.teardown(() => client.close());
+  const finished = (attemptId: string): AgentMessage => ({
+    kind: {
+      $case: 'taskFinished',
+      value: { attemptId, exitCode: 0, resultJson: '{}', outputTail: '', errorTail: '', failureKind: '', runtimeMs: 1, artifactIds: [] },
+    },
+  });
+  const open = async (agentId: string, acceptsBatches: boolean) => {
+    const stream = client.connect();
+    const received: ControllerMessage[] = [];
+    stream.on('data', (message: ControllerMessage) => received.push(message));
+    stream.on('error', () => undefined);
+    t.teardown(() => stream.cancel());
+    const capacity = { cpu: 2, memoryMb: 1024, storageGb: 1, gpus: [], profile: 'cpu' };
+    stream.write({
+      kind: {
+        $case: 'register',
+        value: { agentId, hostname: 'h', capacity, sandboxKinds: ['process'], recipeRuntimes: [], labels: {}, agentVersion: '0.1.0', acceptsBatches },
+      },
+    });
+    const registered = await waitFor('Registered', () => (received[0]?.kind?.$case === 'registered' ? received[0].kind.value : undefined));
+    return { stream, received, registered };
+  };
+
+  const batched = await open('agent-batched', true);
+  t.equal(batched.registered.acceptsBatches, true, 'the controller says it reads batches');
+  batched.stream.write({
+    kind: {
+      $case: 'batch',
+      value: {
+        messages: [
+          { kind: { $case: 'taskStarted', value: { attemptId: 'att_b1' } } },
+          finished('att_b1'),
+          finished('att_b2'),
+          { kind: { $case: 'batch', value: { messages: [finished('att_nested')] } } },
+        ],
+      },
+    },
+  });
+  await handler.until('both results', () => handler.eventsOf('att_b2').length > 0);
+  t.same(
+    handler.taskEvents.filter((r) => r.workerId === batched.registered.workerId).map((r) => `${r.event.kind}:${r.event.message.attemptId}`),
+    ['started:att_b1', 'finished:att_b1', 'finished:att_b2'],
+    'a batch is its messages in order; a nested batch is ignored',
+  );
+  const acks = await waitFor('the acks', () => batched.received.find((message) => message.kind?.$case === 'batch'));
+  t.same(
+    acks.kind?.$case === 'batch' ? acks.kind.value.messages.map((m) => (m.kind?.$case === 'taskFinishedAck' ? m.kind.value.attemptId : m.kind?.$case)) : [],
+    ['att_b1', 'att_b2'],
+    'the acks of one turn come back as one batch',
+  );
+
+  const plain = await open('agent-plain', false);
+  const session = handler.latestSession();
+  session.send({ kind: { $case: 'ping', value: { sentAtMs: 1 } } });
+  session.send({ kind: { $case: 'ping', value: { sentAtMs: 2 } } });
+  await waitFor('both pings', () => plain.received.length >= 3);
+  t.same(
+    plain.received.map((message) => message.kind?.$case),
+    ['registered', 'ping', 'ping'],
+    'an agent that did not say it reads batches gets each message alone',
+  );
 });
 
 t.test('a stream must start with Register', async (t) => {

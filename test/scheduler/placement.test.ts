@@ -80,7 +80,7 @@ t.test('claimed capacity lapses unless the dispatch is confirmed', async (t) => 
   const pool = new LocalAgentPool();
   const session = {
     workerId: 'w1',
-    register: { agentId: 'a', hostname: 'h', capacity: { cpu: 2, memoryMb: 4096, storageGb: 10, gpus: [], profile: 'cpu' }, sandboxKinds: [], recipeRuntimes: [], labels: {}, agentVersion: '1' },
+    register: { agentId: 'a', hostname: 'h', capacity: { cpu: 2, memoryMb: 4096, storageGb: 10, gpus: [], profile: 'cpu' }, sandboxKinds: [], recipeRuntimes: [], labels: {}, agentVersion: '1', acceptsBatches: true },
     send: () => true,
     close: () => undefined,
   };

@@ -97,8 +97,8 @@ export function isUnreportedTask(context: JobContext, index: number): boolean {
   return isUnreportedIndex(context.taskCount, context.taskOutcomes, index);
 }
 
-/** `isUnreportedTask` against outcomes being folded (`job.tasks.ts`): a string or its characters. */
-export function isUnreportedIndex(taskCount: number | null, outcomes: string | readonly string[], index: number): boolean {
+/** `isUnreportedTask` on its parts (`job.tasks.ts` folds a batch against the outcomes before it). */
+export function isUnreportedIndex(taskCount: number | null, outcomes: string, index: number): boolean {
   if (!Number.isInteger(index) || index < 0) return false;
   if (taskCount !== null && index >= taskCount) return false;
   return (outcomes[index] ?? UNFINISHED) === UNFINISHED;

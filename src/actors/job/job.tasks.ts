@@ -9,15 +9,15 @@ import { LOW_QUALITY_THRESHOLD, MAX_SUSPECT_IDS, OUTCOME_CHAR, UNFINISHED, isUnr
  */
 export function recordTaskReports(context: JobContext, reports: readonly JobTaskFinishedEvent[]): Partial<JobContext> {
   const counts: TaskCounts = { ...context.counts };
-  let outcomes: string[] | null = null;
+  const outcomes = new Map<number, string>();
+  const isUnreported = (index: number): boolean =>
+    !outcomes.has(index) && isUnreportedIndex(context.taskCount, context.taskOutcomes, index);
   let { startedAt, runtimeMs, qualitySum, qualityCount, lowQualityCount, suspectTaskIds, firstTaskError } = context;
   let anyStart = false;
 
   for (const report of reports) {
-    if (!isUnreportedIndex(context.taskCount, outcomes ?? context.taskOutcomes, report.index)) continue;
-    outcomes ??= context.taskOutcomes.split('');
-    while (outcomes.length < report.index) outcomes.push(UNFINISHED);
-    outcomes[report.index] = OUTCOME_CHAR[report.outcome];
+    if (!isUnreported(report.index)) continue;
+    outcomes.set(report.index, OUTCOME_CHAR[report.outcome]);
 
     if (report.outcome === 'succeeded') counts.succeeded += 1;
     else if (report.outcome === 'failed') counts.failed += 1;
@@ -40,12 +40,12 @@ export function recordTaskReports(context: JobContext, reports: readonly JobTask
     }
   }
 
-  if (outcomes === null) return {};
+  if (outcomes.size === 0) return {};
   return {
     ...(anyStart && !context.anyTaskStarted ? { anyTaskStarted: true } : {}),
     startedAt,
     counts,
-    taskOutcomes: outcomes.join(''),
+    taskOutcomes: withOutcomes(context.taskOutcomes, outcomes),
     runtimeMs,
     qualitySum,
     qualityCount,
@@ -53,4 +53,17 @@ export function recordTaskReports(context: JobContext, reports: readonly JobTask
     suspectTaskIds,
     firstTaskError,
   };
+}
+
+/** `outcomes` with the characters at the given indexes replaced, padded with `.` where needed: slices, not one string per character. */
+function withOutcomes(outcomes: string, edits: ReadonlyMap<number, string>): string {
+  const indexes = [...edits.keys()].sort((a, b) => a - b);
+  const padded = outcomes.padEnd((indexes[indexes.length - 1] as number) + 1, UNFINISHED);
+  let result = '';
+  let from = 0;
+  for (const index of indexes) {
+    result += padded.slice(from, index) + (edits.get(index) as string);
+    from = index + 1;
+  }
+  return result + padded.slice(from);
 }

@@ -86,8 +86,12 @@ export function serveAgentStream(call: AgentDuplexStream, deps: AgentStreamDeps)
     const opened = session;
     phase = 'open';
     opened.send({
-      kind: { $case: 'registered', value: { workerId: assigned.workerId, heartbeatIntervalMs: assigned.heartbeatIntervalMs, controllerId: deps.controllerId } },
+      kind: {
+        $case: 'registered',
+        value: { workerId: assigned.workerId, heartbeatIntervalMs: assigned.heartbeatIntervalMs, controllerId: deps.controllerId, acceptsBatches: true },
+      },
     });
+    if (register.acceptsBatches) opened.batchWrites();
     logger.info({ workerId: assigned.workerId, agentId: register.agentId, hostname: register.hostname, peer: call.getPeer() }, 'agent registered');
     guard(() => handler.onSessionOpen(opened), 'onSessionOpen');
     call.resume();
@@ -127,9 +131,16 @@ export function serveAgentStream(call: AgentDuplexStream, deps: AgentStreamDeps)
     );
   };
 
-  const dispatch = (open: AgentStreamSession, message: AgentMessage): void => {
+  const dispatch = (open: AgentStreamSession, message: AgentMessage, inBatch = false): void => {
     const kind = message.kind;
     switch (kind?.$case) {
+      case 'batch':
+        if (inBatch) return; // never nested (agent.proto)
+        for (const inner of kind.value.messages) {
+          if (open.isClosed) return;
+          dispatch(open, inner, true);
+        }
+        return;
       case 'heartbeat':
         return guard(() => handler.onHeartbeat(open, kind.value), 'onHeartbeat');
       case 'taskAccepted':

@@ -7,6 +7,7 @@
 import { status as Status, type ServerDuplexStream, type StatusObject } from '@grpc/grpc-js';
 import type { AgentMessage, ControllerMessage, Register } from '../../gen/computalot/agent/v1/agent.js';
 import type { Logger } from '../../shared/logger.js';
+import { TurnBatcher, packBatch } from '../../shared/turn-batcher.js';
 import type { AgentSession } from './agent-session.js';
 
 /** The server side of `AgentGateway.Connect`. */
@@ -39,6 +40,8 @@ export class AgentStreamSession implements AgentSession {
   private readonly waiting: ControllerMessage[] = [];
   private blocked = false;
   private closed = false;
+  /** Set once the agent said it reads `ControllerMessage.batch` (after Registered went out). */
+  private batcher: TurnBatcher<ControllerMessage> | undefined;
 
   constructor(options: AgentStreamSessionOptions) {
     this.call = options.call;
@@ -54,8 +57,23 @@ export class AgentStreamSession implements AgentSession {
     return this.closed;
   }
 
+  /** From now on, messages of one event-loop turn go out as one batch. */
+  batchWrites(): void {
+    this.batcher ??= new TurnBatcher((messages) => {
+      if (!this.closed) this.sendNow(packBatch(messages, (batch) => ({ kind: { $case: 'batch', value: { messages: batch } } })));
+    });
+  }
+
   send(message: ControllerMessage): boolean {
     if (this.closed) return false;
+    if (this.batcher !== undefined) {
+      this.batcher.add(message);
+      return true;
+    }
+    return this.sendNow(message);
+  }
+
+  private sendNow(message: ControllerMessage): boolean {
     if (this.blocked) {
       if (this.waiting.length >= this.maxQueuedMessages) {
         this.logger.warn({ workerId: this.workerId, queued: this.waiting.length }, 'agent send queue overflowed; closing its stream');
@@ -80,7 +98,11 @@ export class AgentStreamSession implements AgentSession {
    */
   closeWithStatus(code: Status, reason: string, { flush }: { flush: boolean }): void {
     if (this.closed) return;
-    if (flush) for (const message of this.waiting.splice(0)) this.call.write(message);
+    if (flush) {
+      this.batcher?.flush();
+      for (const message of this.waiting.splice(0)) this.call.write(message);
+    }
+    this.batcher?.drop();
     this.waiting.length = 0;
     this.markClosed(reason);
     const status: Partial<StatusObject> = { code, details: reason };
@@ -91,6 +113,7 @@ export class AgentStreamSession implements AgentSession {
   /** The peer went away (end, cancel, network error): no status can be sent any more. */
   markPeerGone(reason: string): void {
     if (this.closed) return;
+    this.batcher?.drop();
     this.waiting.length = 0;
     this.markClosed(reason);
     if (!this.call.writableEnded && !this.call.destroyed) this.call.end();

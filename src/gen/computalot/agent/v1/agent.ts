@@ -32,7 +32,21 @@ export interface AgentMessage {
     | { $case: "taskProgress"; value: TaskProgress }
     | { $case: "taskFinished"; value: TaskFinished }
     | { $case: "projectPrepared"; value: ProjectPrepared }
+    | //
+    /**
+     * Several messages of one event-loop turn, only to a controller whose
+     * Registered set `accepts_batches`.
+     */
+    { $case: "batch"; value: AgentMessageBatch }
     | undefined;
+}
+
+/**
+ * Messages in the order they were sent, as if sent one by one. Never nested:
+ * a batch inside a batch is ignored.
+ */
+export interface AgentMessageBatch {
+  messages: AgentMessage[];
 }
 
 /** One GPU as the agent sees it (nvidia-smi or declared in config). */
@@ -76,6 +90,8 @@ export interface Register {
   labels: { [key: string]: string };
   /** The agent's software version (semver). */
   agentVersion: string;
+  /** The agent understands `ControllerMessage.batch`. */
+  acceptsBatches: boolean;
 }
 
 export interface Register_LabelsEntry {
@@ -93,7 +109,13 @@ export interface Heartbeat {
   free?: Capacity | undefined;
 }
 
-/** The agent took a dispatched attempt and reserved its resources. */
+/**
+ * The agent already has this attempt (a dispatch sent again after a
+ * reconnect) and will not run it twice. A new dispatch needs no answer: the
+ * agent's next word on it is TaskStarted, or TaskFinished ("rejected" when it
+ * could not take it). Earlier agents sent it for every dispatch; controllers
+ * never needed it.
+ */
 export interface TaskAccepted {
   attemptId: string;
 }
@@ -158,7 +180,18 @@ export interface ControllerMessage {
     | { $case: "drain"; value: Drain }
     | { $case: "ping"; value: Ping }
     | { $case: "taskFinishedAck"; value: TaskFinishedAck }
+    | //
+    /**
+     * Several messages of one event-loop turn, only to an agent whose Register
+     * set `accepts_batches`.
+     */
+    { $case: "batch"; value: ControllerMessageBatch }
     | undefined;
+}
+
+/** Messages in the order they were sent, as if sent one by one. Never nested. */
+export interface ControllerMessageBatch {
+  messages: ControllerMessage[];
 }
 
 /** Answer to Register: the agent is now a worker known to the cluster. */
@@ -169,6 +202,8 @@ export interface Registered {
   heartbeatIntervalMs: number;
   /** The controller holding this stream (for logs). */
   controllerId: string;
+  /** The controller understands `AgentMessage.batch`. */
+  acceptsBatches: boolean;
 }
 
 /** Minimum resources one attempt needs (ARCHITECTURE.md §5). */
@@ -312,6 +347,9 @@ export const AgentMessage: MessageFns<AgentMessage> = {
       case "projectPrepared":
         ProjectPrepared.encode(message.kind.value, writer.uint32(58).fork()).join();
         break;
+      case "batch":
+        AgentMessageBatch.encode(message.kind.value, writer.uint32(66).fork()).join();
+        break;
     }
     return writer;
   },
@@ -385,6 +423,14 @@ export const AgentMessage: MessageFns<AgentMessage> = {
             message.kind = { $case: "projectPrepared", value: ProjectPrepared.decode(reader, reader.uint32()) };
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.kind = { $case: "batch", value: AgentMessageBatch.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -423,6 +469,8 @@ export const AgentMessage: MessageFns<AgentMessage> = {
         ? { $case: "projectPrepared", value: ProjectPrepared.fromJSON(object.projectPrepared) }
         : isSet(object.project_prepared)
         ? { $case: "projectPrepared", value: ProjectPrepared.fromJSON(object.project_prepared) }
+        : isSet(object.batch)
+        ? { $case: "batch", value: AgentMessageBatch.fromJSON(object.batch) }
         : undefined,
     };
   },
@@ -443,6 +491,8 @@ export const AgentMessage: MessageFns<AgentMessage> = {
       obj.taskFinished = TaskFinished.toJSON(message.kind.value);
     } else if (message.kind?.$case === "projectPrepared") {
       obj.projectPrepared = ProjectPrepared.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "batch") {
+      obj.batch = AgentMessageBatch.toJSON(message.kind.value);
     }
     return obj;
   },
@@ -495,7 +545,84 @@ export const AgentMessage: MessageFns<AgentMessage> = {
         }
         break;
       }
+      case "batch": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "batch", value: AgentMessageBatch.fromPartial(object.kind.value) };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseAgentMessageBatch(): AgentMessageBatch {
+  return { messages: [] };
+}
+
+export const AgentMessageBatch: MessageFns<AgentMessageBatch> = {
+  encode(message: AgentMessageBatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.messages) {
+      AgentMessage.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AgentMessageBatch {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAgentMessageBatch();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.messages.push(AgentMessage.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AgentMessageBatch {
+    return {
+      messages: globalThis.Array.isArray(object?.messages)
+        ? object.messages.map((e: any) => AgentMessage.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: AgentMessageBatch): unknown {
+    const obj: any = {};
+    if (message.messages?.length) {
+      obj.messages = message.messages.map((e) => AgentMessage.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AgentMessageBatch>, I>>(base?: I): AgentMessageBatch {
+    return AgentMessageBatch.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AgentMessageBatch>, I>>(object: I): AgentMessageBatch {
+    const message = createBaseAgentMessageBatch();
+    message.messages = object.messages?.map((e) => AgentMessage.fromPartial(e)) || [];
     return message;
   },
 };
@@ -755,6 +882,7 @@ function createBaseRegister(): Register {
     recipeRuntimes: [],
     labels: {},
     agentVersion: "",
+    acceptsBatches: false,
   };
 }
 
@@ -780,6 +908,9 @@ export const Register: MessageFns<Register> = {
     });
     if (message.agentVersion !== "") {
       writer.uint32(58).string(message.agentVersion);
+    }
+    if (message.acceptsBatches !== false) {
+      writer.uint32(64).bool(message.acceptsBatches);
     }
     return writer;
   },
@@ -856,6 +987,14 @@ export const Register: MessageFns<Register> = {
             message.agentVersion = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.acceptsBatches = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -906,6 +1045,11 @@ export const Register: MessageFns<Register> = {
         : isSet(object.agent_version)
         ? globalThis.String(object.agent_version)
         : "",
+      acceptsBatches: isSet(object.acceptsBatches)
+        ? globalThis.Boolean(object.acceptsBatches)
+        : isSet(object.accepts_batches)
+        ? globalThis.Boolean(object.accepts_batches)
+        : false,
     };
   },
 
@@ -938,6 +1082,9 @@ export const Register: MessageFns<Register> = {
     if (message.agentVersion !== "") {
       obj.agentVersion = message.agentVersion;
     }
+    if (message.acceptsBatches !== false) {
+      obj.acceptsBatches = message.acceptsBatches;
+    }
     return obj;
   },
 
@@ -963,6 +1110,7 @@ export const Register: MessageFns<Register> = {
       {},
     );
     message.agentVersion = object.agentVersion ?? "";
+    message.acceptsBatches = object.acceptsBatches ?? false;
     return message;
   },
 };
@@ -1791,6 +1939,9 @@ export const ControllerMessage: MessageFns<ControllerMessage> = {
       case "taskFinishedAck":
         TaskFinishedAck.encode(message.kind.value, writer.uint32(58).fork()).join();
         break;
+      case "batch":
+        ControllerMessageBatch.encode(message.kind.value, writer.uint32(66).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1864,6 +2015,14 @@ export const ControllerMessage: MessageFns<ControllerMessage> = {
             message.kind = { $case: "taskFinishedAck", value: TaskFinishedAck.decode(reader, reader.uint32()) };
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.kind = { $case: "batch", value: ControllerMessageBatch.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1900,6 +2059,8 @@ export const ControllerMessage: MessageFns<ControllerMessage> = {
         ? { $case: "taskFinishedAck", value: TaskFinishedAck.fromJSON(object.taskFinishedAck) }
         : isSet(object.task_finished_ack)
         ? { $case: "taskFinishedAck", value: TaskFinishedAck.fromJSON(object.task_finished_ack) }
+        : isSet(object.batch)
+        ? { $case: "batch", value: ControllerMessageBatch.fromJSON(object.batch) }
         : undefined,
     };
   },
@@ -1920,6 +2081,8 @@ export const ControllerMessage: MessageFns<ControllerMessage> = {
       obj.ping = Ping.toJSON(message.kind.value);
     } else if (message.kind?.$case === "taskFinishedAck") {
       obj.taskFinishedAck = TaskFinishedAck.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "batch") {
+      obj.batch = ControllerMessageBatch.toJSON(message.kind.value);
     }
     return obj;
   },
@@ -1972,13 +2135,90 @@ export const ControllerMessage: MessageFns<ControllerMessage> = {
         }
         break;
       }
+      case "batch": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "batch", value: ControllerMessageBatch.fromPartial(object.kind.value) };
+        }
+        break;
+      }
     }
     return message;
   },
 };
 
+function createBaseControllerMessageBatch(): ControllerMessageBatch {
+  return { messages: [] };
+}
+
+export const ControllerMessageBatch: MessageFns<ControllerMessageBatch> = {
+  encode(message: ControllerMessageBatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.messages) {
+      ControllerMessage.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ControllerMessageBatch {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseControllerMessageBatch();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.messages.push(ControllerMessage.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ControllerMessageBatch {
+    return {
+      messages: globalThis.Array.isArray(object?.messages)
+        ? object.messages.map((e: any) => ControllerMessage.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ControllerMessageBatch): unknown {
+    const obj: any = {};
+    if (message.messages?.length) {
+      obj.messages = message.messages.map((e) => ControllerMessage.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ControllerMessageBatch>, I>>(base?: I): ControllerMessageBatch {
+    return ControllerMessageBatch.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ControllerMessageBatch>, I>>(object: I): ControllerMessageBatch {
+    const message = createBaseControllerMessageBatch();
+    message.messages = object.messages?.map((e) => ControllerMessage.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 function createBaseRegistered(): Registered {
-  return { workerId: "", heartbeatIntervalMs: 0, controllerId: "" };
+  return { workerId: "", heartbeatIntervalMs: 0, controllerId: "", acceptsBatches: false };
 }
 
 export const Registered: MessageFns<Registered> = {
@@ -1991,6 +2231,9 @@ export const Registered: MessageFns<Registered> = {
     }
     if (message.controllerId !== "") {
       writer.uint32(26).string(message.controllerId);
+    }
+    if (message.acceptsBatches !== false) {
+      writer.uint32(32).bool(message.acceptsBatches);
     }
     return writer;
   },
@@ -2032,6 +2275,14 @@ export const Registered: MessageFns<Registered> = {
             message.controllerId = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.acceptsBatches = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2061,6 +2312,11 @@ export const Registered: MessageFns<Registered> = {
         : isSet(object.controller_id)
         ? globalThis.String(object.controller_id)
         : "",
+      acceptsBatches: isSet(object.acceptsBatches)
+        ? globalThis.Boolean(object.acceptsBatches)
+        : isSet(object.accepts_batches)
+        ? globalThis.Boolean(object.accepts_batches)
+        : false,
     };
   },
 
@@ -2075,6 +2331,9 @@ export const Registered: MessageFns<Registered> = {
     if (message.controllerId !== "") {
       obj.controllerId = message.controllerId;
     }
+    if (message.acceptsBatches !== false) {
+      obj.acceptsBatches = message.acceptsBatches;
+    }
     return obj;
   },
 
@@ -2086,6 +2345,7 @@ export const Registered: MessageFns<Registered> = {
     message.workerId = object.workerId ?? "";
     message.heartbeatIntervalMs = object.heartbeatIntervalMs ?? 0;
     message.controllerId = object.controllerId ?? "";
+    message.acceptsBatches = object.acceptsBatches ?? false;
     return message;
   },
 };
