@@ -81,7 +81,12 @@ export class ShardProcessor {
         throw error;
       }
       if (result.ok) {
-        for (const write of request.commit.writes) this.committed.set(cacheKey(shard, write.ref), { ref: write.ref, version: write.expectedVersion + 1, snapshot: write.snapshot });
+        for (const write of request.commit.writes) {
+          const key = cacheKey(shard, write.ref);
+          // A finished entity (a task that ended) is rarely written again: keeping it would only age the cache.
+          if ((write.snapshot as { status?: unknown }).status === 'done') this.committed.delete(key);
+          else this.committed.set(key, { ref: write.ref, version: write.expectedVersion + 1, snapshot: write.snapshot });
+        }
         const records = result.outboxIds.map((outboxId, i) => ({ outboxId, item: request.outbox[i] as OutboxItem }));
         await this.relay.deliver(shard, fence, records);
         return request.appliedCount;

@@ -40,8 +40,9 @@ export function encodeCommit(keys: RedisKeys, request: CommitRequest, appliedRet
     else if (write.readModel !== undefined) readModelOp = 'set';
     args.push(
       keys.entity(shard, write.ref),
-      keys.readModel(shard, write.ref),
-      keys.eventLog(shard, write.ref),
+      // Keys the script will not touch go as '' (most task writes keep no read model and log nothing).
+      readModelOp === 'keep' ? '' : keys.readModel(shard, write.ref),
+      log.length === 0 ? '' : keys.eventLog(shard, write.ref),
       write.expectedVersion,
       JSON.stringify(write.snapshot),
       readModelOp,

@@ -133,6 +133,8 @@ export class RedisMailbox {
     if (blockMs > 0) args.push('BLOCK', blockMs);
     args.push('STREAMS', ...shards.map((shard) => this.keys.mailbox(shard)), ...shards.map(() => '>'));
 
+    // A read begun after close() would open a reader nobody closes, which then retries forever once Redis is gone.
+    if (this.closed) return null;
     const reader = this.idleReaders.pop() ?? this.newReader();
     this.busyReaders.add(reader);
     try {

@@ -28,7 +28,8 @@
     ARGV[9] number of timers to schedule (S)
     ARGV[10] number of messages to append to this shard's mailbox (M)
     then W writes, each:
-      entity key, read-model key, event-log key, expected version, snapshot JSON,
+      entity key, read-model key ('' when the op is 'keep'), event-log key ('' when
+      there are no log lines), expected version, snapshot JSON,
       read-model op ('keep' | 'set' | 'delete'), read-model JSON (or ''),
       number of log lines L, then L log-line JSONs
     then A event ids, K mailbox entry ids, O outbox item JSONs,
