@@ -41,8 +41,8 @@ export interface JobTaskPlan {
 /** How a task starts: waiting in the queue, behind dependencies, or taken by the scheduler already. */
 export type TaskStart = 'ready' | 'blocked' | 'claimed';
 
-/** The `task.create` event of task `index`. */
-export function taskCreateEvent(template: TaskTemplate, index: number, payload: JsonValue, start: TaskStart): JsonObject & { type: 'task.create' } {
+/** The `task.create` event of task `index`; `dispatchTo` (with `claimed`) dispatches its first attempt to that worker in the same step. */
+export function taskCreateEvent(template: TaskTemplate, index: number, payload: JsonValue, start: TaskStart, dispatchTo?: string): JsonObject & { type: 'task.create' } {
   return {
     type: 'task.create',
     jobId: template.jobId,
@@ -55,6 +55,7 @@ export function taskCreateEvent(template: TaskTemplate, index: number, payload: 
     createdAt: template.createdAt,
     blocked: start === 'blocked',
     claimed: start === 'claimed',
+    ...(start === 'claimed' && dispatchTo !== undefined ? { dispatchTo } : {}),
   };
 }
 

@@ -28,8 +28,8 @@ export interface PlacementOptions {
  * ARCHITECTURE.md §5): peek the ready queues, pick what fits an agent's free
  * capacity, claim it atomically (one controller wins each attempt and each
  * task index of a job range) and tell the tasks `task.dispatched`. A task
- * taken from a job's range is created in that same commit (`task.create`,
- * claimed), from the job's plan.
+ * taken from a job's range is created dispatched, from the job's plan
+ * (`task.create` naming the worker).
  */
 export class Placement {
   private readonly placing = new Set<string>();
@@ -125,8 +125,8 @@ export class Placement {
 
   /**
    * Takes task indexes from jobs' ranges and returns, per task taken, its
-   * `task.create` (the job's plan, `claimed`) and its `task.dispatched`: a
-   * task comes to exist in the commit that dispatches it. Taken indexes are
+   * `task.create` (the job's plan, dispatched to `workerId`): a task comes to
+   * exist in the step that dispatches it. Taken indexes are
    * held on the agent at once.
    */
   private async takeFromJobs(workerId: string, ranges: readonly { range: ReadyJobRange; count: number }[], now: number): Promise<MailboxMessage[]> {
@@ -144,8 +144,9 @@ export class Placement {
           const taskId = taskIdOf(range.jobId, index);
           const attemptId = attemptIdOf(taskId, 1);
           this.agents.hold(workerId, attemptId, range.requirements, now);
-          const create = taskCreateEvent(plan.template, index, plan.payloads[index] ?? null, 'claimed');
-          messages.push(this.node.message(taskRef(taskId), create, `create:${taskId}`), this.dispatchedMessage(taskId, attemptId, workerId));
+          // Created and dispatched in one step: the create event names the worker.
+          const create = taskCreateEvent(plan.template, index, plan.payloads[index] ?? null, 'claimed', workerId);
+          messages.push(this.node.message(taskRef(taskId), create, `create:${taskId}`));
         }
       }),
     );

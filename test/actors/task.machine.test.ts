@@ -146,6 +146,30 @@ t.test('pending.claimed (created by the scheduler in the commit that dispatches 
   });
 });
 
+t.test('dispatched on creation (task.create naming the worker)', async (t) => {
+  const created = taskInputFromCreateEvent(TASK, { type: 'task.create', at: T0 + 9_000, jobId: JOB, index: 17, claimed: true, dispatchTo: 'w1', createdAt: T0 });
+  if (!created) throw new Error('create rejected');
+  t.same(created.dispatchOnCreate, { workerId: 'w1', at: T0 + 9_000 }, 'dispatched at the event time');
+  const d = new MachineDriver<TaskContext>(taskMachine, created);
+  t.equal(d.value, 'dispatched', 'one step from nothing to dispatched');
+  t.equal(d.context.workerId, 'w1');
+  t.equal(d.context.claimed, false);
+  t.equal(d.context.dispatchOnCreate, null, 'spent');
+  t.equal(d.context.createdAt, T0);
+  t.same(d.context.attempts.map((a) => [a.attemptId, a.workerId, a.dispatchedAt, a.outcome]), [[A1, 'w1', T0 + 9_000, 'active']]);
+  t.same(effectTypes(d.effects), ['effect:task.dispatch', 'scheduleTimer:attempt'], 'the same effects as a task.dispatched');
+  const timer = d.effects.find((e) => e.type === 'scheduleTimer') as { params: { dueAt: number } } | undefined;
+  t.equal(timer?.params.dueAt, T0 + 9_000 + d.context.startTimeoutS * 1000, 'start deadline from the dispatch time');
+  const dispatch = d.effects.find((e) => e.type === 'effect') as { params: { data: Record<string, unknown> } } | undefined;
+  t.match(dispatch?.params.data, { taskId: TASK, attemptId: A1, workerId: 'w1', attempt: 1 });
+
+  d.send({ type: 'task.succeeded', at: T0 + 9_500, attemptId: A1, result: { ok: true }, startedAt: T0 + 9_100 });
+  t.equal(d.value, 'succeeded', 'and runs on like any dispatched task');
+
+  const plain = taskInputFromCreateEvent(TASK, { type: 'task.create', at: T0, jobId: JOB, index: 17 });
+  t.equal(plain?.dispatchOnCreate, null, 'no dispatchTo, no dispatch on creation');
+});
+
 t.test('pending.ready', async (t) => {
   t.test('task.dispatched for the expected attempt → dispatched', async (t) => {
     const d = dispatched();

@@ -44,6 +44,12 @@ export type TaskInput = {
    * it waits for its `task.dispatched` without enqueueing itself.
    */
   claimed?: boolean;
+  /**
+   * Dispatched as it is created: the scheduler created the task in the commit
+   * that places its first attempt on this worker at `at` (one machine step
+   * instead of `task.create` then `task.dispatched`). Null once dispatched.
+   */
+  dispatchOnCreate: { workerId: string; at: number } | null;
   createdAt: number;
 };
 
@@ -62,6 +68,8 @@ export type TaskCreateEvent = {
   priority?: TaskPriority;
   blocked?: boolean;
   claimed?: boolean;
+  /** With `claimed`: the first attempt goes to this worker now (the event's `at`). */
+  dispatchTo?: string;
   /** Epoch ms the task counts as created (its job's submission); defaults to `at`. */
   createdAt?: number;
 };

@@ -36,6 +36,7 @@ export function taskInputFromCreateEvent(id: string, event: JsonObject & { type:
     priority: PRIORITIES.includes(priority) ? priority : 'normal',
     blocked: readBoolean(event, 'blocked', false),
     claimed: readBoolean(event, 'claimed', false),
+    dispatchOnCreate: readString(event, 'dispatchTo', '') === '' ? null : { workerId: readString(event, 'dispatchTo', ''), at: event.at },
     // A job's tasks are created as they are first dispatched, but count as created with their job.
     createdAt: readNumber(event, 'createdAt', event.at),
   };

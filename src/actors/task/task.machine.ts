@@ -35,9 +35,12 @@ import {
  *
  * - `pending.blocked`: created behind unmet job dependencies; `task.release`
  *   (from the job) moves it to `ready`.
- * - `pending.claimed`: created by the scheduler in the commit that dispatches
- *   it (a job's tasks come to exist at their first dispatch, see
- *   `src/jobs/task-plan.ts`); `task.dispatched` follows in the same batch.
+ * - Dispatched on creation: the scheduler creates a job's task in the commit
+ *   that dispatches its first attempt (a job's tasks come to exist at their
+ *   first dispatch, see `src/jobs/task-plan.ts`), with `dispatchTo` in
+ *   `task.create`: the task enters `dispatched` in its first step.
+ * - `pending.claimed`: created taken from the queue but without `dispatchTo`;
+ *   `task.dispatched` follows.
  * - `pending.ready` (entry): declares `task.enqueue` for the expected attempt
  *   id; the scheduler claims it and answers `task.dispatched {attemptId, workerId}`,
  *   accepted only for the expected attempt id.
@@ -80,8 +83,9 @@ export const taskMachine = setup({
     // ── context updates ───────────────────────────────────────────────────
     recordRelease: assign({ blocked: false }),
     recordDispatch: assign(({ context, event }) => {
-      assertEvent(event, 'task.dispatched');
-      return { workerId: event.workerId, retryDueAt: null, claimed: false, attempts: openAttempt(context, event.workerId, event.at) };
+      // From `task.dispatched`, or — for a task dispatched as it is created — from its creation input.
+      const { workerId, at } = event.type === 'task.dispatched' ? event : (context.dispatchOnCreate as NonNullable<TaskContext['dispatchOnCreate']>);
+      return { workerId, retryDueAt: null, claimed: false, dispatchOnCreate: null, attempts: openAttempt(context, workerId, at) };
     }),
     recordStart: assign(({ context, event }) => {
       assertEvent(event, 'task.started');
@@ -201,12 +205,14 @@ export const taskMachine = setup({
         params: { to: jobRef(context.jobId), event: { type: 'job.task_started', taskId: context.taskId, attemptId: context.attemptId } },
       });
     }),
-    armStartDeadline: enqueueActions(({ context, event, enqueue }) => {
+    armStartDeadline: enqueueActions(({ context, enqueue }) => {
+      // After `recordDispatch`: the attempt just opened carries the dispatch time.
+      const dispatchedAt = context.attempts[context.attempts.length - 1]?.dispatchedAt as number;
       enqueue({
         type: 'scheduleTimer',
         params: {
           timerId: 'attempt',
-          dueAt: event.at + context.startTimeoutS * 1000,
+          dueAt: dispatchedAt + context.startTimeoutS * 1000,
           event: { type: 'task.timeout', attemptId: context.attemptId },
         },
       });
@@ -258,6 +264,7 @@ export const taskMachine = setup({
   guards: {
     isBlocked: ({ context }) => context.blocked,
     isClaimed: ({ context }) => context.claimed === true,
+    isDispatchedOnCreate: ({ context }) => context.dispatchOnCreate !== null,
     isExpectedAttempt: ({ context, event }) => 'attemptId' in event && event.attemptId === context.attemptId,
     // A loss report may name its attempt (a bounced assignment does); if it does, it must be the current one.
     isCurrentWorker: ({ context, event }) =>
@@ -277,9 +284,14 @@ export const taskMachine = setup({
     pending: {
       initial: 'created',
       states: {
-        /** Transient: picks blocked, claimed or ready from the creation input. */
+        /** Transient: picks blocked, dispatched, claimed or ready from the creation input. */
         created: {
-          always: [{ guard: 'isBlocked', target: 'blocked' }, { guard: 'isClaimed', target: 'claimed' }, { target: 'ready' }],
+          always: [
+            { guard: 'isBlocked', target: 'blocked' },
+            { guard: 'isDispatchedOnCreate', target: '#task.dispatched', actions: dispatch().actions },
+            { guard: 'isClaimed', target: 'claimed' },
+            { target: 'ready' },
+          ],
         },
         /** Created by the scheduler as it dispatches: out of the queue already, so nothing to enqueue or dequeue. */
         claimed: {
