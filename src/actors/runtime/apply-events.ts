@@ -5,10 +5,23 @@ import { declaredEffects } from './effects.js';
 import { compactState, expandState } from './context-storage.js';
 import type { ActorEvent, ActorRouter } from './router.js';
 
+/**
+ * An entity as the machine last left it: its persisted (expanded) form and
+ * the XState snapshot. Kept beside a cached stored entity so the next batch
+ * for it skips expanding and resolving the stored form; XState snapshots are
+ * immutable values, so sharing one is safe.
+ */
+export interface LiveEntityState {
+  readonly persisted: PersistedActorState;
+  readonly snapshot: ReturnType<typeof restoreSnapshot>;
+}
+
 /** Everything one entity's batch of events turns into; committed as one unit. */
 export interface EntityChange {
   /** Absent when every event was dropped (no entity to create). */
   readonly write?: EntityWrite;
+  /** The state `write` stores, live (with `write`). */
+  readonly live?: LiveEntityState;
   readonly outbox: SingleOutboxItem[];
   readonly scheduleTimers: TimerSpec[];
   readonly cancelTimers: string[];
@@ -32,11 +45,18 @@ export function scopedTimerId(ref: EntityRef, timerId: string): string {
  * so replaying the same event (after a crash before commit) yields the same
  * ids and downstream dedupe stays exact.
  */
-export function applyEventsToEntity(router: ActorRouter, ref: EntityRef, stored: StoredEntity | null, messages: readonly MailboxMessage[]): EntityChange {
+export function applyEventsToEntity(
+  router: ActorRouter,
+  ref: EntityRef,
+  stored: StoredEntity | null,
+  messages: readonly MailboxMessage[],
+  /** `stored` as live state, when the caller kept it (must be exactly `stored`). */
+  live?: LiveEntityState,
+): EntityChange {
   const kind = router.kindOf(ref);
   const change: EntityChange = { outbox: [], scheduleTimers: [], cancelTimers: [], appliedEventIds: [], droppedEventIds: [] };
-  let persisted: PersistedActorState | null = stored ? expandState(kind, stored.snapshot as unknown as PersistedActorState) : null;
-  let snapshot = persisted ? restoreSnapshot(kind.machine, persisted) : null;
+  let persisted: PersistedActorState | null = stored ? (live?.persisted ?? expandState(kind, stored.snapshot as unknown as PersistedActorState)) : null;
+  let snapshot = persisted ? (live?.snapshot ?? restoreSnapshot(kind.machine, persisted)) : null;
   const log: EventLogEntry[] = [];
 
   for (let i = 0; i < messages.length; i++) {
@@ -69,7 +89,7 @@ export function applyEventsToEntity(router: ActorRouter, ref: EntityRef, stored:
     persisted = next;
   }
 
-  if (persisted === null || change.appliedEventIds.length === 0) return change;
+  if (persisted === null || snapshot === null || change.appliedEventIds.length === 0) return change;
   const readModel = kind.readModelStorage === 'derived' ? undefined : kind.readModel?.(persisted, ref.id);
   const write: EntityWrite = {
     ref,
@@ -78,7 +98,7 @@ export function applyEventsToEntity(router: ActorRouter, ref: EntityRef, stored:
     ...(readModel !== undefined ? { readModel } : {}),
     ...(log.length > 0 ? { log } : {}),
   };
-  return { ...change, write };
+  return { ...change, write, live: { persisted, snapshot } };
 }
 
 /** How many messages from `start` on the kind folds into one step (1: none). */

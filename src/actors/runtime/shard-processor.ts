@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { BoundedCache } from '../../shared/bounded-cache.js';
 import type { CommitRequest, EntityRef, EntityWrite, MailboxDelivery, MailboxMessage, OutboxItem, SingleOutboxItem, Store, StoredEntity, TimerSpec } from '../../store/store.js';
-import { applyEventsToEntity } from './apply-events.js';
+import { applyEventsToEntity, type LiveEntityState } from './apply-events.js';
 import type { OutboxRelay } from './outbox-relay.js';
 import type { ActorRouter } from './router.js';
 
@@ -15,6 +15,9 @@ export interface FenceSource {
 const MAX_COMMIT_ATTEMPTS = 5;
 /** Entities whose last committed snapshot this process keeps (a few busy agents' running tasks and their jobs). */
 const ENTITY_CACHE_SIZE = 20_000;
+
+/** A committed entity as cached: its stored form and, when this process stepped it, its live state. */
+type CachedEntity = StoredEntity & { readonly live?: LiveEntityState };
 
 const refKey = (ref: EntityRef): string => `${ref.kind}\u0000${ref.id}`;
 const cacheKey = (shard: number, ref: EntityRef): string => `${shard}\u0000${refKey(ref)}`;
@@ -33,8 +36,10 @@ export class ShardProcessor {
    * its result, and its job for every batch of results. A cached entry is
    * only a guess — the commit checks its version, and a lost race reloads
    * from the store — so another controller's write can never be overwritten.
+   * Entries keep the machine's live state too, so the next step skips
+   * expanding and resolving the stored form.
    */
-  private readonly committed = new BoundedCache<StoredEntity>(ENTITY_CACHE_SIZE);
+  private readonly committed = new BoundedCache<CachedEntity>(ENTITY_CACHE_SIZE);
 
   constructor(
     private readonly store: Store,
@@ -81,12 +86,12 @@ export class ShardProcessor {
         throw error;
       }
       if (result.ok) {
-        for (const write of request.commit.writes) {
+        request.commit.writes.forEach((write, i) => {
           const key = cacheKey(shard, write.ref);
           // A finished entity (a task that ended) is rarely written again: keeping it would only age the cache.
           if ((write.snapshot as { status?: unknown }).status === 'done') this.committed.delete(key);
-          else this.committed.set(key, { ref: write.ref, version: write.expectedVersion + 1, snapshot: write.snapshot });
-        }
+          else this.committed.set(key, { ref: write.ref, version: write.expectedVersion + 1, snapshot: write.snapshot, live: request.live[i] });
+        });
         const records = result.outboxIds.map((outboxId, i) => ({ outboxId, item: request.outbox[i] as OutboxItem }));
         await this.relay.deliver(shard, fence, records);
         return request.appliedCount;
@@ -106,10 +111,10 @@ export class ShardProcessor {
   }
 
   /** Entities as last committed here when known (first attempts only), else from the store. */
-  private async loadEntities(shard: number, refs: readonly EntityRef[], useCache: boolean): Promise<(StoredEntity | null)[]> {
-    const found: (StoredEntity | null | undefined)[] = refs.map((ref) => (useCache ? this.committed.get(cacheKey(shard, ref)) : undefined));
+  private async loadEntities(shard: number, refs: readonly EntityRef[], useCache: boolean): Promise<(CachedEntity | null)[]> {
+    const found: (CachedEntity | null | undefined)[] = refs.map((ref) => (useCache ? this.committed.get(cacheKey(shard, ref)) : undefined));
     const missing = refs.filter((_, i) => found[i] === undefined);
-    if (missing.length === 0) return found as StoredEntity[];
+    if (missing.length === 0) return found as CachedEntity[];
     const loaded = await this.store.loadEntities(shard, missing);
     let next = 0;
     return found.map((entity) => (entity === undefined ? (loaded[next++] ?? null) : entity));
@@ -137,16 +142,21 @@ export class ShardProcessor {
       !lookUpApplied,
     );
     const writes: EntityWrite[] = [];
+    const live: (LiveEntityState | undefined)[] = [];
     const appliedEventIds: string[] = [];
     const outbox: SingleOutboxItem[] = [];
     const scheduleTimers: TimerSpec[] = [];
     const cancelTimers: string[] = [];
     groups.forEach((group, i) => {
-      const change = applyEventsToEntity(this.router, group.ref, stored[i] ?? null, group.messages);
+      const entity = stored[i] ?? null;
+      const change = applyEventsToEntity(this.router, group.ref, entity, group.messages, entity?.live);
       if (change.droppedEventIds.length > 0) {
         this.logger.warn({ shard, entity: group.ref, eventIds: change.droppedEventIds }, 'events for a missing entity dropped');
       }
-      if (change.write) writes.push(change.write);
+      if (change.write) {
+        writes.push(change.write);
+        live.push(change.live);
+      }
       appliedEventIds.push(...change.appliedEventIds);
       outbox.push(...change.outbox);
       scheduleTimers.push(...change.scheduleTimers);
@@ -163,6 +173,6 @@ export class ShardProcessor {
     }
     const records: OutboxItem[] = relayed.length > 1 ? [{ kind: 'batch', items: relayed }] : relayed;
     const commit: CommitRequest = { shard, fence, writes, appliedEventIds, ack, outbox: records, send, scheduleTimers, cancelTimers };
-    return { commit, outbox: records, appliedCount: appliedEventIds.length };
+    return { commit, outbox: records, appliedCount: appliedEventIds.length, live };
   }
 }
