@@ -1,7 +1,9 @@
 import type { JsonValue } from '../../shared/json.js';
 import type { Lease } from '../store.js';
-import type { Mutation } from './mutations.js';
+import type { KvEntry, MemberRecord } from '../store.js';
+import type { Planned } from './mutations.js';
 import type { KvRecord, MemberEntry, StoreState } from './state.js';
+import { copyJson } from './values.js';
 
 /**
  * Decisions for the coordination data — leases, members, KV — made against
@@ -32,6 +34,41 @@ export function planAcquireLease(state: StoreState, name: string, owner: string,
   return { owner, token: (state.leaseTokens.get(name) ?? 0) + 1, expiresAt: now + ttlMs };
 }
 
+/** See `Store.acquireLease`. */
+export function planLeaseAcquire(state: StoreState, name: string, owner: string, ttlMs: number, now: number): Planned<Lease | null> {
+  const lease = planAcquireLease(state, name, owner, ttlMs, now);
+  return { mutations: lease ? [{ t: 'leaseSet', name, lease }] : [], result: lease };
+}
+
+/** See `Store.renewLease`: only the holder, with its token, extends it. */
+export function planLeaseRenew(state: StoreState, name: string, owner: string, token: number, ttlMs: number, now: number): Planned<Lease | null> {
+  if (!holdsLease(state, name, owner, token, now)) return { mutations: [], result: null };
+  const lease: Lease = { owner, token, expiresAt: now + ttlMs };
+  return { mutations: [{ t: 'leaseSet', name, lease }], result: lease };
+}
+
+/** See `Store.releaseLease`. */
+export function planLeaseRelease(state: StoreState, name: string, owner: string, token: number, now: number): Planned<boolean> {
+  const held = holdsLease(state, name, owner, token, now);
+  return { mutations: held ? [{ t: 'leaseDel', name }] : [], result: held };
+}
+
+/** See `Store.removeMember`. */
+export function planMemberRemove(state: StoreState, group: string, id: string): Planned<void> {
+  return { mutations: state.members.get(group)?.has(id) ? [{ t: 'memberDel', group, id }] : [], result: undefined };
+}
+
+/** See `Store.listMembers`: copies, earliest expiry first. */
+export function memberRecords(state: StoreState, group: string, now: number): MemberRecord[] {
+  return liveMembers(state, group, now).map(([id, member]) => ({ id, info: copyJson(member.info), expiresAt: member.expiresAt }));
+}
+
+/** See `Store.kvDelete`. */
+export function planKvDelete(state: StoreState, key: string, now: number): Planned<boolean> {
+  const live = liveKv(state, key, now) !== undefined;
+  return { mutations: live ? [{ t: 'kvDel', key }] : [], result: live };
+}
+
 /** Live members of `group`, earliest expiry first (the Redis store's order). */
 export function liveMembers(state: StoreState, group: string, now: number): [string, MemberEntry][] {
   return [...(state.members.get(group) ?? [])]
@@ -45,9 +82,9 @@ export function liveKv(state: StoreState, key: string, now: number): KvRecord | 
 }
 
 /**
- * The write `kvSet` makes, or null when `ifVersion` does not match the
- * current version (0 = absent or expired). Versions restart at 1 after a
- * delete or expiry; a write without a TTL clears any TTL.
+ * See `Store.kvSet`: the write, or none and null when `ifVersion` does not
+ * match the current version (0 = absent or expired). Versions restart at 1
+ * after a delete or expiry; a write without a TTL clears any TTL.
  */
 export function planKvSet(
   state: StoreState,
@@ -55,10 +92,24 @@ export function planKvSet(
   value: JsonValue,
   options: { ttlMs?: number; ifVersion?: number },
   now: number,
-): Extract<Mutation, { t: 'kvSet' }> | null {
+): Planned<KvEntry | null> {
   const currentVersion = liveKv(state, key, now)?.version ?? 0;
-  if (options.ifVersion !== undefined && options.ifVersion !== currentVersion) return null;
-  return { t: 'kvSet', key, value, version: currentVersion + 1, expiresAt: options.ttlMs === undefined ? null : now + options.ttlMs };
+  if (options.ifVersion !== undefined && options.ifVersion !== currentVersion) return { mutations: [], result: null };
+  const version = currentVersion + 1;
+  return {
+    mutations: [{ t: 'kvSet', key, value, version, expiresAt: options.ttlMs === undefined ? null : now + options.ttlMs }],
+    result: { key, value: copyJson(value), version },
+  };
+}
+
+/** Copies of the live entries among `keys`, in that order (expired and absent ones left out). */
+export function kvEntries(state: StoreState, keys: readonly string[], now: number): KvEntry[] {
+  const entries: KvEntry[] = [];
+  for (const key of keys) {
+    const entry = liveKv(state, key, now);
+    if (entry) entries.push({ key, value: copyJson(entry.value), version: entry.version });
+  }
+  return entries;
 }
 
 /** Live keys starting with `prefix`, in key order. O(n log n) over all keys: KV holds little. */

@@ -17,16 +17,17 @@ import type {
   StoredEntity,
   Store,
 } from '../store.js';
-import { isFenceStale, planCommit } from './commit-plan.js';
-import { holdsLease, liveKv, liveKvKeys, liveLease, liveMembers, planAcquireLease, planKvSet } from './coordination.js';
+import { planCommit } from './commit-plan.js';
+import { kvEntries, liveKvKeys, liveLease, memberRecords, planKvDelete, planKvSet, planLeaseAcquire, planLeaseRelease, planLeaseRenew, planMemberRemove } from './coordination.js';
 import { StoreArgumentError, StoreClosedError } from './errors.js';
 import { LockFile } from './lock-file.js';
 import { planAppends, planDelivery } from './mailbox-plan.js';
 import { MailboxWaiters } from './mailbox-waiters.js';
-import { planQueueDelete, planQueuePop, planQueuePush, queueLowest, type QueuePlan } from './queue-plan.js';
+import { planQueueDelete, planQueuePop, planQueuePush, queueLowest } from './queue-plan.js';
 import { planRangeClose, planRangeForget, planRangePush, planRangeTake, rangeCursor } from './queue-ranges.js';
-import type { Mutation } from './mutations.js';
+import type { Mutation, Planned } from './mutations.js';
 import { recoverStore } from './recovery.js';
+import { earliestTimerDue, outboxRecords, planFireDueTimers, planMailboxAck, planOutboxDelete, planReclaim } from './shard-plan.js';
 import { encodeSnapshot } from './snapshot-codec.js';
 import { entityKey, type StoreState } from './state.js';
 import { assertTtl, copyJson } from './values.js';
@@ -174,18 +175,14 @@ export class EmbeddedStore implements Store {
   async reclaimMailbox(shard: number, consumer: string): Promise<MailboxDelivery[]> {
     this.assertUsable();
     this.assertShard(shard);
-    const pending = [...(this.state.mailboxes[shard]?.pending ?? [])];
-    if (pending.length === 0) return [];
-    this.persistDelivery([{ t: 'mbDeliver', shard, entryIds: pending.map(([entryId]) => entryId), consumer }]);
-    return pending.map(([entryId, entry]) => ({ shard, entryId, message: copyJson(entry.message) }));
+    const { mutations, result } = planReclaim(this.state, shard, consumer);
+    if (mutations.length > 0) this.persistDelivery(mutations);
+    return result;
   }
 
-  async ackMailbox(shard: number, fence: number, entryIds: readonly string[]): Promise<boolean> {
-    this.assertUsable();
+  ackMailbox(shard: number, fence: number, entryIds: readonly string[]): Promise<boolean> {
     this.assertShard(shard);
-    if (isFenceStale(this.state, shard, fence, Date.now())) return false;
-    if (entryIds.length > 0) await this.persist([{ t: 'mbAck', shard, entryIds: [...entryIds] }]);
-    return true;
+    return this.runPlan(() => planMailboxAck(this.state, shard, fence, entryIds, Date.now()));
   }
 
   async mailboxDepth(shard: number): Promise<number> {
@@ -199,20 +196,12 @@ export class EmbeddedStore implements Store {
   async readOutbox(shard: number, limit: number): Promise<OutboxRecord[]> {
     this.assertUsable();
     this.assertShard(shard);
-    const records: OutboxRecord[] = [];
-    for (const [outboxId, item] of this.state.outboxes[shard]?.items ?? []) {
-      if (records.length >= limit) break;
-      records.push({ outboxId, item: copyJson(item) });
-    }
-    return records;
+    return outboxRecords(this.state, shard, limit);
   }
 
-  async deleteOutbox(shard: number, fence: number, outboxIds: readonly string[]): Promise<boolean> {
-    this.assertUsable();
+  deleteOutbox(shard: number, fence: number, outboxIds: readonly string[]): Promise<boolean> {
     this.assertShard(shard);
-    if (isFenceStale(this.state, shard, fence, Date.now())) return false;
-    if (outboxIds.length > 0) await this.persist([{ t: 'obDel', shard, outboxIds: [...outboxIds] }]);
-    return true;
+    return this.runPlan(() => planOutboxDelete(this.state, shard, fence, outboxIds, Date.now()));
   }
 
   // ── timers ────────────────────────────────────────────────────────────
@@ -220,29 +209,18 @@ export class EmbeddedStore implements Store {
   async fireDueTimers(shard: number, fence: number, now: number, limit: number): Promise<number> {
     this.assertUsable();
     this.assertShard(shard);
-    if (isFenceStale(this.state, shard, fence, Date.now())) return 0;
-    const due = (this.state.timers[shard]?.lowest(limit) ?? []).filter((timer) => timer.score <= now);
-    if (due.length === 0) return 0;
-    // A due timer's message goes into the timer's own shard, as the Redis script does.
-    const mutations: Mutation[] = [
-      { t: 'timerDel', shard, timerIds: due.map((timer) => timer.member) },
-      ...planAppends(this.state, due.map((timer) => ({ shard, message: timer.value })), Date.now()),
-    ];
+    const { mutations, result } = planFireDueTimers(this.state, shard, fence, now, limit, Date.now());
+    if (result === 0) return 0;
     const durable = this.persist(mutations);
     this.waiters.notify([shard]);
     await durable;
-    return due.length;
+    return result;
   }
 
   async nextTimerDue(shards: readonly number[]): Promise<number | null> {
     this.assertUsable();
-    let earliest: number | null = null;
-    for (const shard of shards) {
-      this.assertShard(shard);
-      const first = this.state.timers[shard]?.first();
-      if (first && (earliest === null || first.score < earliest)) earliest = first.score;
-    }
-    return earliest;
+    for (const shard of shards) this.assertShard(shard);
+    return earliestTimerDue(this.state, shards);
   }
 
   // ── priority queues ───────────────────────────────────────────────────
@@ -296,38 +274,27 @@ export class EmbeddedStore implements Store {
   }
 
   /** Plans against memory, then applies and logs the plan's mutations before answering. */
-  private async runPlan<T>(plan: () => QueuePlan<T>): Promise<T> {
+  private async runPlan<T>(plan: () => Planned<T>): Promise<T> {
     this.assertUsable();
     const { mutations, result } = plan();
     if (mutations.length > 0) await this.persist(mutations);
     return result;
   }
 
-  // ── leases ────────────────────────────────────────────────────────────
+  // ── leases, membership, KV (decided in coordination.ts) ───────────────
 
-  async acquireLease(name: string, owner: string, ttlMs: number): Promise<Lease | null> {
-    this.assertUsable();
+  acquireLease(name: string, owner: string, ttlMs: number): Promise<Lease | null> {
     assertTtl(ttlMs);
-    const lease = planAcquireLease(this.state, name, owner, ttlMs, Date.now());
-    if (lease) await this.persist([{ t: 'leaseSet', name, lease }]);
-    return lease;
+    return this.runPlan(() => planLeaseAcquire(this.state, name, owner, ttlMs, Date.now()));
   }
 
-  async renewLease(name: string, owner: string, token: number, ttlMs: number): Promise<Lease | null> {
-    this.assertUsable();
+  renewLease(name: string, owner: string, token: number, ttlMs: number): Promise<Lease | null> {
     assertTtl(ttlMs);
-    const now = Date.now();
-    if (!holdsLease(this.state, name, owner, token, now)) return null;
-    const lease: Lease = { owner, token, expiresAt: now + ttlMs };
-    await this.persist([{ t: 'leaseSet', name, lease }]);
-    return lease;
+    return this.runPlan(() => planLeaseRenew(this.state, name, owner, token, ttlMs, Date.now()));
   }
 
-  async releaseLease(name: string, owner: string, token: number): Promise<boolean> {
-    this.assertUsable();
-    if (!holdsLease(this.state, name, owner, token, Date.now())) return false;
-    await this.persist([{ t: 'leaseDel', name }]);
-    return true;
+  releaseLease(name: string, owner: string, token: number): Promise<boolean> {
+    return this.runPlan(() => planLeaseRelease(this.state, name, owner, token, Date.now()));
   }
 
   async readLease(name: string): Promise<Lease | null> {
@@ -336,56 +303,38 @@ export class EmbeddedStore implements Store {
     return lease ? { ...lease } : null;
   }
 
-  // ── membership ────────────────────────────────────────────────────────
-
-  async heartbeatMember(group: string, id: string, info: JsonValue, ttlMs: number): Promise<void> {
-    this.assertUsable();
+  heartbeatMember(group: string, id: string, info: JsonValue, ttlMs: number): Promise<void> {
     assertTtl(ttlMs);
-    await this.persist([{ t: 'memberSet', group, id, info, expiresAt: Date.now() + ttlMs }]);
+    return this.runPlan(() => ({ mutations: [{ t: 'memberSet', group, id, info, expiresAt: Date.now() + ttlMs }], result: undefined }));
   }
 
-  async removeMember(group: string, id: string): Promise<void> {
-    this.assertUsable();
-    if (this.state.members.get(group)?.has(id)) await this.persist([{ t: 'memberDel', group, id }]);
+  removeMember(group: string, id: string): Promise<void> {
+    return this.runPlan(() => planMemberRemove(this.state, group, id));
   }
 
   async listMembers(group: string): Promise<MemberRecord[]> {
     this.assertUsable();
-    return liveMembers(this.state, group, Date.now()).map(([id, member]) => ({ id, info: copyJson(member.info), expiresAt: member.expiresAt }));
+    return memberRecords(this.state, group, Date.now());
   }
-
-  // ── KV ────────────────────────────────────────────────────────────────
 
   async kvGet(key: string): Promise<KvEntry | null> {
     this.assertUsable();
-    const entry = liveKv(this.state, key, Date.now());
-    return entry ? { key, value: copyJson(entry.value), version: entry.version } : null;
+    return kvEntries(this.state, [key], Date.now())[0] ?? null;
   }
 
-  async kvSet(key: string, value: JsonValue, options: { ttlMs?: number; ifVersion?: number } = {}): Promise<KvEntry | null> {
-    this.assertUsable();
+  kvSet(key: string, value: JsonValue, options: { ttlMs?: number; ifVersion?: number } = {}): Promise<KvEntry | null> {
     if (options.ttlMs !== undefined) assertTtl(options.ttlMs);
-    const write = planKvSet(this.state, key, value, options, Date.now());
-    if (!write) return null;
-    await this.persist([write]);
-    return { key, value: copyJson(value), version: write.version };
+    return this.runPlan(() => planKvSet(this.state, key, value, options, Date.now()));
   }
 
-  async kvDelete(key: string): Promise<boolean> {
-    this.assertUsable();
-    if (!liveKv(this.state, key, Date.now())) return false;
-    await this.persist([{ t: 'kvDel', key }]);
-    return true;
+  kvDelete(key: string): Promise<boolean> {
+    return this.runPlan(() => planKvDelete(this.state, key, Date.now()));
   }
 
   async kvList(prefix: string, limit?: number): Promise<KvEntry[]> {
     this.assertUsable();
-    return liveKvKeys(this.state, prefix, Date.now())
-      .slice(0, limit)
-      .map((key) => {
-        const entry = this.state.kv.get(key)!;
-        return { key, value: copyJson(entry.value), version: entry.version };
-      });
+    const now = Date.now();
+    return kvEntries(this.state, liveKvKeys(this.state, prefix, now).slice(0, limit), now);
   }
 
   async now(): Promise<number> {

@@ -33,3 +33,9 @@ export type Mutation =
   /** `expiresAt: null` means no TTL. */
   | { readonly t: 'kvSet'; readonly key: string; readonly value: JsonValue; readonly version: number; readonly expiresAt: number | null }
   | { readonly t: 'kvDel'; readonly key: string };
+
+/** What one store call changes and answers; the store applies and logs `mutations` before answering. */
+export interface Planned<T> {
+  readonly mutations: Mutation[];
+  readonly result: T;
+}

@@ -1,20 +1,14 @@
 import type { QueueItem } from '../store.js';
-import type { Mutation } from './mutations.js';
+import type { Planned } from './mutations.js';
 import type { StoreState } from './state.js';
 
-/** What one queue call changes and answers; the store applies and logs `mutations` before answering. */
-export interface QueuePlan<T> {
-  readonly mutations: Mutation[];
-  readonly result: T;
-}
-
 /** See `Store.queuePush`. */
-export function planQueuePush(queue: string, items: readonly QueueItem[]): QueuePlan<void> {
+export function planQueuePush(queue: string, items: readonly QueueItem[]): Planned<void> {
   return { mutations: items.length === 0 ? [] : [{ t: 'qSet', queue, items: items.map(({ member, score }) => ({ member, score })) }], result: undefined };
 }
 
 /** See `Store.queuePop`: the lowest `count`, removed. */
-export function planQueuePop(state: StoreState, queue: string, count: number): QueuePlan<QueueItem[]> {
+export function planQueuePop(state: StoreState, queue: string, count: number): Planned<QueueItem[]> {
   const items = queueLowest(state, queue, count);
   return { mutations: items.length === 0 ? [] : [{ t: 'qDel', queue, members: items.map((item) => item.member) }], result: items };
 }
@@ -23,7 +17,7 @@ export function planQueuePop(state: StoreState, queue: string, count: number): Q
  * Removes the given members; answers those that were there (each once).
  * `Store.queueRemove` counts them, `Store.queueClaim` returns them.
  */
-export function planQueueDelete(state: StoreState, queue: string, members: readonly string[]): QueuePlan<string[]> {
+export function planQueueDelete(state: StoreState, queue: string, members: readonly string[]): Planned<string[]> {
   const set = state.queues.get(queue);
   const present = [...new Set(members)].filter((member) => set?.get(member) !== undefined);
   return { mutations: present.length === 0 ? [] : [{ t: 'qDel', queue, members: present }], result: present };

@@ -1,5 +1,5 @@
 import type { Mutation } from './mutations.js';
-import type { QueuePlan } from './queue-plan.js';
+import type { Planned } from './mutations.js';
 import type { StoreState } from './state.js';
 
 /**
@@ -16,7 +16,7 @@ function cursorOf(state: StoreState, queue: string, member: string): number | un
 }
 
 /** See `Store.queuePushRange`. */
-export function planRangePush(state: StoreState, queue: string, member: string, score: number): QueuePlan<boolean> {
+export function planRangePush(state: StoreState, queue: string, member: string, score: number): Planned<boolean> {
   if (cursorOf(state, queue, member) !== undefined) return { mutations: [], result: false };
   return {
     mutations: [
@@ -28,7 +28,7 @@ export function planRangePush(state: StoreState, queue: string, member: string, 
 }
 
 /** See `Store.queueTakeRange`. */
-export function planRangeTake(state: StoreState, queue: string, member: string, end: number, max: number): QueuePlan<{ from: number; to: number } | null> {
+export function planRangeTake(state: StoreState, queue: string, member: string, end: number, max: number): Planned<{ from: number; to: number } | null> {
   if (max <= 0 || state.queues.get(queue)?.get(member) === undefined) return { mutations: [], result: null };
   const from = cursorOf(state, queue, member) ?? 0;
   const to = Math.min(end, from + max);
@@ -38,7 +38,7 @@ export function planRangeTake(state: StoreState, queue: string, member: string, 
 }
 
 /** See `Store.queueCloseRange`. */
-export function planRangeClose(state: StoreState, queue: string, member: string): QueuePlan<number | null> {
+export function planRangeClose(state: StoreState, queue: string, member: string): Planned<number | null> {
   const cursor = cursorOf(state, queue, member);
   const mutations: Mutation[] = [];
   if (state.queues.get(queue)?.get(member) !== undefined) mutations.push({ t: 'qDel', queue, members: [member] });
@@ -53,7 +53,7 @@ export function rangeCursor(state: StoreState, queue: string, member: string): n
 }
 
 /** See `Store.queueForgetRange`. */
-export function planRangeForget(state: StoreState, queue: string, member: string): QueuePlan<void> {
+export function planRangeForget(state: StoreState, queue: string, member: string): Planned<void> {
   const mutations: Mutation[] = [];
   if (state.queues.get(queue)?.get(member) !== undefined) mutations.push({ t: 'qDel', queue, members: [member] });
   if (cursorOf(state, queue, member) !== undefined) mutations.push({ t: 'qDel', queue: cursorSet(queue), members: [member] });
