@@ -45,8 +45,9 @@ function runningJob(taskCount: number, overrides: Partial<JobInput> = {}) {
   return d;
 }
 
-function finish(d: MachineDriver<JobContext>, index: number, outcome: string, extra: Record<string, unknown> = {}) {
-  return d.send({
+/** Task `index`'s `job.task_finished`. */
+function report(index: number, outcome: string, extra: Record<string, unknown> = {}) {
+  return {
     type: 'job.task_finished',
     at: T0 + 10_000 + index,
     taskId: `${JOB}.t${index}`,
@@ -57,7 +58,11 @@ function finish(d: MachineDriver<JobContext>, index: number, outcome: string, ex
     resultQuality: null,
     error: outcome === 'succeeded' ? null : `task ${index} broke`,
     ...extra,
-  });
+  };
+}
+
+function finish(d: MachineDriver<JobContext>, index: number, outcome: string, extra: Record<string, unknown> = {}) {
+  return d.send(report(index, outcome, extra));
 }
 
 t.test('creation', async (t) => {
@@ -420,22 +425,10 @@ t.test('running', async (t) => {
   });
 
   t.test('job.tasks_finished (reports folded by the runtime) counts like the reports one by one', async (t) => {
-    const report = (index: number, outcome: string, extra: Record<string, unknown> = {}) => ({
-      type: 'job.task_finished',
-      at: T0 + 10_000 + index,
-      taskId: `${JOB}.t${index}`,
-      index,
-      outcome,
-      attempts: 1,
-      runtimeMs: 1_000,
-      resultQuality: outcome === 'succeeded' ? 0.2 : null,
-      error: outcome === 'succeeded' ? null : `task ${index} broke`,
-      ...extra,
-    });
     const d = planned(4);
     const folded = jobKind.batchedEvents?.fold([
-      report(2, 'succeeded', { startedAt: T0 + 1700 }),
-      report(0, 'failed', { startedAt: T0 + 1500 }),
+      report(2, 'succeeded', { startedAt: T0 + 1700, runtimeMs: 1_000, resultQuality: 0.2 }),
+      report(0, 'failed', { startedAt: T0 + 1500, runtimeMs: 1_000 }),
       report(2, 'failed'),
       report(9, 'succeeded'),
     ] as never);
@@ -451,7 +444,7 @@ t.test('running', async (t) => {
     t.same(d.context.suspectTaskIds, [`${JOB}.t2`]);
     t.same(d.context.firstTaskError, { taskId: `${JOB}.t0`, error: 'task 0 broke' });
 
-    d.send({ type: 'job.tasks_finished', at: T0 + 20_000, reports: [report(1, 'succeeded'), report(3, 'succeeded')] });
+    d.send({ type: 'job.tasks_finished', at: T0 + 20_000, reports: [report(1, 'succeeded', { resultQuality: 0.2 }), report(3, 'succeeded', { resultQuality: 0.2 })] });
     t.equal(d.value, 'partial', 'the step that finishes the last tasks decides the outcome');
     t.equal(d.context.finishedAt, T0 + 20_000);
     t.same(d.context.counts, { succeeded: 3, failed: 1, cancelled: 0, timedOut: 0 });
