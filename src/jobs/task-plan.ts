@@ -38,11 +38,11 @@ export interface JobTaskPlan {
   readonly payloads: readonly JsonValue[];
 }
 
-/** How a task starts: waiting in the queue, behind dependencies, or taken by the scheduler already. */
-export type TaskStart = 'ready' | 'blocked' | 'claimed';
+/** How a task starts: waiting in the queue, behind dependencies, or taken by the scheduler and dispatched to a worker in the same step. */
+export type TaskStart = 'ready' | 'blocked' | { readonly dispatchTo: string };
 
-/** The `task.create` event of task `index`; `dispatchTo` (with `claimed`) dispatches its first attempt to that worker in the same step. */
-export function taskCreateEvent(template: TaskTemplate, index: number, payload: JsonValue, start: TaskStart, dispatchTo?: string): JsonObject & { type: 'task.create' } {
+/** The `task.create` event of task `index`. */
+export function taskCreateEvent(template: TaskTemplate, index: number, payload: JsonValue, start: TaskStart): JsonObject & { type: 'task.create' } {
   return {
     type: 'task.create',
     jobId: template.jobId,
@@ -54,8 +54,7 @@ export function taskCreateEvent(template: TaskTemplate, index: number, payload: 
     priority: template.priority,
     createdAt: template.createdAt,
     blocked: start === 'blocked',
-    claimed: start === 'claimed',
-    ...(start === 'claimed' && dispatchTo !== undefined ? { dispatchTo } : {}),
+    ...(typeof start === 'object' ? { dispatchTo: start.dispatchTo } : {}),
   };
 }
 

@@ -145,7 +145,7 @@ export class Placement {
           const attemptId = attemptIdOf(taskId, 1);
           this.agents.hold(workerId, attemptId, range.requirements, now);
           // Created and dispatched in one step: the create event names the worker.
-          const create = taskCreateEvent(plan.template, index, plan.payloads[index] ?? null, 'claimed', workerId);
+          const create = taskCreateEvent(plan.template, index, plan.payloads[index] ?? null, { dispatchTo: workerId });
           messages.push(this.node.message(taskRef(taskId), create, `create:${taskId}`));
         }
       }),

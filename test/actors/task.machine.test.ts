@@ -117,45 +117,15 @@ t.test('pending.blocked', async (t) => {
   });
 });
 
-t.test('pending.claimed (created by the scheduler in the commit that dispatches it)', async (t) => {
-  t.test('waits for its dispatch without enqueueing, and counts as created with its job', async (t) => {
-    const created = taskInputFromCreateEvent(TASK, { type: 'task.create', at: T0 + 9_000, jobId: JOB, index: 17, claimed: true, createdAt: T0 });
-    if (!created) throw new Error('claimed create rejected');
-    t.equal(created.createdAt, T0, '`createdAt` of the event, not its `at`');
-    const d = new MachineDriver<TaskContext>(taskMachine, created);
-    t.same(d.value, { pending: 'claimed' });
-    t.same(d.effects, [], 'no task.enqueue: it is out of the queue already');
-    t.equal((taskReadModel(d.persisted() as never, TASK) as Record<string, unknown>).pending_reason, 'dispatching');
-  });
-
-  t.test('task.dispatched → dispatched, like a dispatch from the queue', async (t) => {
-    const d = task({ claimed: true });
-    d.send({ type: 'task.dispatched', at: T0 + 1000, attemptId: A1, workerId: 'w1' });
-    t.equal(d.value, 'dispatched');
-    t.equal(d.context.claimed, false, 'the flag is spent');
-    t.same(effectTypes(d.effects), ['effect:task.dispatch', 'scheduleTimer:attempt']);
-  });
-
-  t.test('another attempt id is ignored; a cancel ends it without a dequeue', async (t) => {
-    const d = task({ claimed: true });
-    d.send({ type: 'task.dispatched', at: T0 + 1000, attemptId: A2, workerId: 'w1' });
-    t.same(d.value, { pending: 'claimed' });
-    d.send({ type: 'task.cancel', at: T0 + 5, reason: 'job cancelled' });
-    t.equal(d.value, 'cancelled');
-    t.same(effectTypes(d.effects), ['send:job.task_finished']);
-  });
-});
-
 t.test('dispatched on creation (task.create naming the worker)', async (t) => {
-  const created = taskInputFromCreateEvent(TASK, { type: 'task.create', at: T0 + 9_000, jobId: JOB, index: 17, claimed: true, dispatchTo: 'w1', createdAt: T0 });
+  const created = taskInputFromCreateEvent(TASK, { type: 'task.create', at: T0 + 9_000, jobId: JOB, index: 17, dispatchTo: 'w1', createdAt: T0 });
   if (!created) throw new Error('create rejected');
   t.same(created.dispatchOnCreate, { workerId: 'w1', at: T0 + 9_000 }, 'dispatched at the event time');
   const d = new MachineDriver<TaskContext>(taskMachine, created);
   t.equal(d.value, 'dispatched', 'one step from nothing to dispatched');
   t.equal(d.context.workerId, 'w1');
-  t.equal(d.context.claimed, false);
   t.equal(d.context.dispatchOnCreate, null, 'spent');
-  t.equal(d.context.createdAt, T0);
+  t.equal(d.context.createdAt, T0, '`createdAt` of the event (its job\'s), not its `at`');
   t.same(d.context.attempts.map((a) => [a.attemptId, a.workerId, a.dispatchedAt, a.outcome]), [[A1, 'w1', T0 + 9_000, 'active']]);
   t.same(effectTypes(d.effects), ['effect:task.dispatch', 'scheduleTimer:attempt'], 'the same effects as a task.dispatched');
   const timer = d.effects.find((e) => e.type === 'scheduleTimer') as { params: { dueAt: number } } | undefined;

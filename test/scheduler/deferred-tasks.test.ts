@@ -52,18 +52,15 @@ t.test('planning queues one range and creates no task; readers show the tasks to
   });
   t.equal(tasks[1]?.created_at, (await jobView(jobId)).created_at, 'created with its job');
 
-  // The scheduler's way: take from the range, create claimed and dispatch in one commit.
+  // The scheduler's way: take from the range, create each task dispatched, in one commit.
   const taken = await new ReadyQueues(store).takeFromJob(rangeOf(jobId, 3), 2);
   t.same(taken, { from: 0, to: 2 });
   const plan = await TaskPlans.for(node, store).of(jobId);
   if (plan === null) throw new Error('no plan');
   await node.applyNow(
-    [0, 1].flatMap((index) => {
+    [0, 1].map((index) => {
       const taskId = taskIdOf(jobId, index);
-      return [
-        node.message(taskRef(taskId), taskCreateEvent(plan.template, index, plan.payloads[index] ?? null, 'claimed'), `create:${taskId}`),
-        node.message(taskRef(taskId), { type: 'task.dispatched', attemptId: attemptIdOf(taskId, 1), workerId: 'w1' }, `dispatched:${attemptIdOf(taskId, 1)}`),
-      ];
+      return node.message(taskRef(taskId), taskCreateEvent(plan.template, index, plan.payloads[index] ?? null, { dispatchTo: 'w1' }), `create:${taskId}`);
     }),
   );
   const after = await reader.tasks(await jobView(jobId), 0, 10);
@@ -94,10 +91,7 @@ t.test('a cancel closes the range and ends every task handed out, even one whose
   const taskId = taskIdOf(jobId, 0);
   const plan = await TaskPlans.for(node, store).of(jobId);
   if (plan === null) throw new Error('no plan');
-  await node.applyNow([
-    node.message(taskRef(taskId), taskCreateEvent(plan.template, 0, plan.payloads[0] ?? null, 'claimed'), `create:${taskId}`),
-    node.message(taskRef(taskId), { type: 'task.dispatched', attemptId: attemptIdOf(taskId, 1), workerId: 'w1' }, `dispatched:${attemptIdOf(taskId, 1)}`),
-  ]);
+  await node.applyNow([node.message(taskRef(taskId), taskCreateEvent(plan.template, 0, plan.payloads[0] ?? null, { dispatchTo: 'w1' }), `create:${taskId}`)]);
   const [late] = (await node.readModels([taskRef(taskId)])) as JsonObject[];
   t.match(late, { status: 'cancelled', attempts: [] }, 'still cancelled, never dispatched');
 

@@ -39,12 +39,6 @@ export type TaskInput = {
   /** Created behind unmet job dependencies: not enqueued until `task.release`. */
   blocked: boolean;
   /**
-   * Created by the scheduler as it dispatches the task (a job's tasks are
-   * created when first dispatched): already taken from the ready queue, so
-   * it waits for its `task.dispatched` without enqueueing itself.
-   */
-  claimed?: boolean;
-  /**
    * Dispatched as it is created: the scheduler created the task in the commit
    * that places its first attempt on this worker at `at` (one machine step
    * instead of `task.create` then `task.dispatched`). Null once dispatched.
@@ -67,8 +61,7 @@ export type TaskCreateEvent = {
   maxRetries?: number;
   priority?: TaskPriority;
   blocked?: boolean;
-  claimed?: boolean;
-  /** With `claimed`: the first attempt goes to this worker now (the event's `at`). */
+  /** Taken from the job's range by the scheduler: the first attempt goes to this worker now (the event's `at`). */
   dispatchTo?: string;
   /** Epoch ms the task counts as created (its job's submission); defaults to `at`. */
   createdAt?: number;

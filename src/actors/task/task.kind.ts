@@ -35,7 +35,6 @@ export function taskInputFromCreateEvent(id: string, event: JsonObject & { type:
     maxRetries: readCount(event, 'maxRetries', TASK_DEFAULTS.maxRetries),
     priority: PRIORITIES.includes(priority) ? priority : 'normal',
     blocked: readBoolean(event, 'blocked', false),
-    claimed: readBoolean(event, 'claimed', false),
     dispatchOnCreate: readString(event, 'dispatchTo', '') === '' ? null : { workerId: readString(event, 'dispatchTo', ''), at: event.at },
     // A job's tasks are created as they are first dispatched, but count as created with their job.
     createdAt: readNumber(event, 'createdAt', event.at),
@@ -53,7 +52,6 @@ function pendingReason(value: JsonValue): string | null {
   if (typeof value === 'string' || value === null || typeof value !== 'object' || Array.isArray(value)) return null;
   const sub = value['pending'];
   if (sub === 'blocked') return 'waiting_dependencies';
-  if (sub === 'claimed') return 'dispatching';
   if (sub === 'backoff') return 'retry_backoff';
   return 'queued';
 }

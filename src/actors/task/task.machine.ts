@@ -38,9 +38,8 @@ import {
  * - Dispatched on creation: the scheduler creates a job's task in the commit
  *   that dispatches its first attempt (a job's tasks come to exist at their
  *   first dispatch, see `src/jobs/task-plan.ts`), with `dispatchTo` in
- *   `task.create`: the task enters `dispatched` in its first step.
- * - `pending.claimed`: created taken from the queue but without `dispatchTo`;
- *   `task.dispatched` follows.
+ *   `task.create`: the task enters `dispatched` in its first step, out of the
+ *   queue already, so it never enqueues itself.
  * - `pending.ready` (entry): declares `task.enqueue` for the expected attempt
  *   id; the scheduler claims it and answers `task.dispatched {attemptId, workerId}`,
  *   accepted only for the expected attempt id.
@@ -85,7 +84,7 @@ export const taskMachine = setup({
     recordDispatch: assign(({ context, event }) => {
       // From `task.dispatched`, or — for a task dispatched as it is created — from its creation input.
       const { workerId, at } = event.type === 'task.dispatched' ? event : (context.dispatchOnCreate as NonNullable<TaskContext['dispatchOnCreate']>);
-      return { workerId, retryDueAt: null, claimed: false, dispatchOnCreate: null, attempts: openAttempt(context, workerId, at) };
+      return { workerId, retryDueAt: null, dispatchOnCreate: null, attempts: openAttempt(context, workerId, at) };
     }),
     recordStart: assign(({ context, event }) => {
       assertEvent(event, 'task.started');
@@ -263,7 +262,6 @@ export const taskMachine = setup({
   },
   guards: {
     isBlocked: ({ context }) => context.blocked,
-    isClaimed: ({ context }) => context.claimed === true,
     isDispatchedOnCreate: ({ context }) => context.dispatchOnCreate !== null,
     isExpectedAttempt: ({ context, event }) => 'attemptId' in event && event.attemptId === context.attemptId,
     // A loss report may name its attempt (a bounced assignment does); if it does, it must be the current one.
@@ -284,21 +282,13 @@ export const taskMachine = setup({
     pending: {
       initial: 'created',
       states: {
-        /** Transient: picks blocked, dispatched, claimed or ready from the creation input. */
+        /** Transient: picks blocked, dispatched or ready from the creation input. */
         created: {
           always: [
             { guard: 'isBlocked', target: 'blocked' },
             { guard: 'isDispatchedOnCreate', target: '#task.dispatched', actions: dispatch().actions },
-            { guard: 'isClaimed', target: 'claimed' },
             { target: 'ready' },
           ],
-        },
-        /** Created by the scheduler as it dispatches: out of the queue already, so nothing to enqueue or dequeue. */
-        claimed: {
-          on: {
-            'task.dispatched': dispatch(),
-            'task.cancel': { target: '#task.cancelled', actions: 'recordCancel' },
-          },
         },
         blocked: {
           on: {

@@ -1,8 +1,8 @@
 import { and, not } from 'xstate';
 
 // Transitions shared by `dispatched` and `running` (an attempt in either phase
-// can end the same ways), and by `ready` and `claimed`. Only named actions and
-// guards, so they type-check wherever they are spread.
+// can end the same ways), and by `ready` and a task dispatched on creation.
+// Only named actions and guards, so they type-check wherever they are spread.
 
 export function dispatch() {
   return {
