@@ -97,7 +97,7 @@ export type JobTaskFinishedEvent = {
 
 /**
  * Consecutive `job.task_finished` reports in one mailbox batch, folded by the
- * runtime into one machine step (`jobKind.coalesce`); never sent as such.
+ * runtime into one machine step (`jobKind.batchedEvents`); never sent as such.
  */
 export type JobTasksFinishedEvent = { type: 'job.tasks_finished'; at: number; reports: JobTaskFinishedEvent[] };
 

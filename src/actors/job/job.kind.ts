@@ -126,5 +126,5 @@ export const jobKind: ActorKind<JobMachine> = {
   inputFromCreateEvent: jobInputFromCreateEvent,
   readModel: jobReadModel,
   contextStorage: jobContextStorage,
-  batchedEvents: { type: 'job.task_finished', fold: (events) => foldTaskReports(events) },
+  batchedEvents: { type: 'job.task_finished', fold: foldTaskReports },
 };

@@ -17,7 +17,7 @@ import {
   type JobContext,
 } from './job.logic.js';
 import { recordTaskReports } from './job.tasks.js';
-import { decidedOutcomeTransitions, dependencyAnswer, lateMessageHandlers, requirementsOf } from './job.transitions.js';
+import { decidedOutcomeTransitions, dependencyAnswer, lateMessageHandlers, requirementsOf, taskReportHandlers } from './job.transitions.js';
 
 /**
  * # Job lifecycle
@@ -50,7 +50,7 @@ import { decidedOutcomeTransitions, dependencyAnswer, lateMessageHandlers, requi
  *   5 minutes declares `job.reconcile_tasks` (stuck-job recovery).
  * - `job.task_finished` is counted once per task index (see `OUTCOME_CHAR`);
  *   consecutive reports in one mailbox batch reach the machine as one
- *   `job.tasks_finished` (`jobKind.coalesce`), folded in order in one step;
+ *   `job.tasks_finished` (`jobKind.batchedEvents`), folded in order in one step;
  *   after each step the outcome is re-decided (`decideOutcome`):
  *   strict_complete fails fast on the first task without a result.
  * - Terminal entry: cancels timers, declares `job.cancel_tasks` if tasks are
@@ -124,7 +124,7 @@ export const jobMachine = setup({
       queuedAt: event.at,
       queueDeadlineAt: event.at + queueTimeoutMs(context.timeoutS),
     })),
-    // A start reported by a task's final report was recorded with it (`recordTaskFinished`).
+    // A start reported by a task's final report was recorded with it (`recordTaskReports`).
     markRunning: assign(({ context, event }) => ({ startedAt: context.startedAt ?? event.at, queueDeadlineAt: null })),
     finalizeCompleted: assign(({ context, event }) => ({ status: 'completed' as const, finishedAt: event.at, ...describeTaskOutcome(context, 'completed') })),
     finalizePartial: assign(({ context, event }) => ({ status: 'partial' as const, finishedAt: event.at, ...describeTaskOutcome(context, 'partial') })),
@@ -326,8 +326,7 @@ export const jobMachine = setup({
         'job.dependency_completed': { guard: 'isDependency', actions: 'recordDependencyCompleted' },
         'job.dependency_failed': { guard: 'isDependency', target: 'cancelled', actions: 'recordDependencyFailed' },
         'job.task_started': { actions: 'recordTaskStarted' },
-        'job.task_finished': { guard: 'isUnreportedTask', actions: 'recordTaskReports' },
-        'job.tasks_finished': { actions: 'recordTaskReports' },
+        ...taskReportHandlers(),
         'job.cancel': { target: 'cancelled', actions: 'recordCancel' },
       },
       states: {
@@ -358,8 +357,7 @@ export const jobMachine = setup({
         'job.dependency_completed': { guard: 'isDependency', actions: 'recordDependencyCompleted' },
         'job.dependency_failed': { guard: 'isDependency', target: 'cancelled', actions: 'recordDependencyFailed' },
         'job.task_started': { target: 'running', actions: 'recordTaskStarted' },
-        'job.task_finished': { guard: 'isUnreportedTask', actions: 'recordTaskReports' },
-        'job.tasks_finished': { actions: 'recordTaskReports' },
+        ...taskReportHandlers(),
         'job.cancel': { target: 'cancelled', actions: 'recordCancel' },
         'job.queue_timeout': [
           { guard: 'liveCapacityUnknown', actions: 'declareCapacityCheck' },
@@ -381,8 +379,7 @@ export const jobMachine = setup({
       entry: ['markRunning', 'disarmQueueTimeout', 'armRecoveryTimer'],
       always: decidedOutcomeTransitions(),
       on: {
-        'job.task_finished': { guard: 'isUnreportedTask', actions: 'recordTaskReports' },
-        'job.tasks_finished': { actions: 'recordTaskReports' },
+        ...taskReportHandlers(),
         'job.cancel': { guard: 'cancelsRunningJob', target: 'cancelled', actions: 'recordCancel' },
         'job.recover': { actions: ['armRecoveryTimer', 'declareReconcile'] },
       },

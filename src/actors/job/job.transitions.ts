@@ -14,6 +14,14 @@ export function decidedOutcomeTransitions() {
   ] as const;
 }
 
+/** A task's final report, alone or folded with others in a row (`job.tasks_finished`), counted by `recordTaskReports` until the job ends. */
+export function taskReportHandlers() {
+  return {
+    'job.task_finished': { guard: 'isUnreportedTask', actions: 'recordTaskReports' },
+    'job.tasks_finished': { actions: 'recordTaskReports' },
+  } as const;
+}
+
 /** What a terminal job still answers; everything else is ignored. */
 export function lateMessageHandlers() {
   return {
