@@ -16,6 +16,9 @@ export interface LiveEntityState {
   readonly snapshot: ReturnType<typeof restoreSnapshot>;
 }
 
+/** A stored entity, with its live state when the caller kept it (the state `snapshot` stores). */
+export type LoadedEntity = StoredEntity & { readonly live?: LiveEntityState };
+
 /** Everything one entity's batch of events turns into; committed as one unit. */
 export interface EntityChange {
   /** Absent when every event was dropped (no entity to create). */
@@ -45,18 +48,11 @@ export function scopedTimerId(ref: EntityRef, timerId: string): string {
  * so replaying the same event (after a crash before commit) yields the same
  * ids and downstream dedupe stays exact.
  */
-export function applyEventsToEntity(
-  router: ActorRouter,
-  ref: EntityRef,
-  stored: StoredEntity | null,
-  messages: readonly MailboxMessage[],
-  /** `stored` as live state, when the caller kept it (must be exactly `stored`). */
-  live?: LiveEntityState,
-): EntityChange {
+export function applyEventsToEntity(router: ActorRouter, ref: EntityRef, stored: LoadedEntity | null, messages: readonly MailboxMessage[]): EntityChange {
   const kind = router.kindOf(ref);
   const change: EntityChange = { outbox: [], scheduleTimers: [], cancelTimers: [], appliedEventIds: [], droppedEventIds: [] };
-  let persisted: PersistedActorState | null = stored ? (live?.persisted ?? expandState(kind, stored.snapshot as unknown as PersistedActorState)) : null;
-  let snapshot = persisted ? (live?.snapshot ?? restoreSnapshot(kind.machine, persisted)) : null;
+  let persisted: PersistedActorState | null = stored ? (stored.live?.persisted ?? expandState(kind, stored.snapshot as unknown as PersistedActorState)) : null;
+  let snapshot = persisted ? (stored?.live?.snapshot ?? restoreSnapshot(kind.machine, persisted)) : null;
   const log: EventLogEntry[] = [];
 
   for (let i = 0; i < messages.length; i++) {

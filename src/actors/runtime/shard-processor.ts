@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { BoundedCache } from '../../shared/bounded-cache.js';
-import type { CommitRequest, EntityRef, EntityWrite, MailboxDelivery, MailboxMessage, OutboxItem, SingleOutboxItem, Store, StoredEntity, TimerSpec } from '../../store/store.js';
-import { applyEventsToEntity, type LiveEntityState } from './apply-events.js';
+import type { CommitRequest, EntityRef, EntityWrite, MailboxDelivery, MailboxMessage, OutboxItem, SingleOutboxItem, Store, TimerSpec } from '../../store/store.js';
+import { applyEventsToEntity, type LiveEntityState, type LoadedEntity } from './apply-events.js';
 import type { OutboxRelay } from './outbox-relay.js';
 import type { ActorRouter } from './router.js';
 
@@ -15,9 +15,6 @@ export interface FenceSource {
 const MAX_COMMIT_ATTEMPTS = 5;
 /** Entities whose last committed snapshot this process keeps (a few busy agents' running tasks and their jobs). */
 const ENTITY_CACHE_SIZE = 20_000;
-
-/** A committed entity as cached: its stored form and, when this process stepped it, its live state. */
-type CachedEntity = StoredEntity & { readonly live?: LiveEntityState };
 
 const refKey = (ref: EntityRef): string => `${ref.kind}\u0000${ref.id}`;
 const cacheKey = (shard: number, ref: EntityRef): string => `${shard}\u0000${refKey(ref)}`;
@@ -39,7 +36,7 @@ export class ShardProcessor {
    * Entries keep the machine's live state too, so the next step skips
    * expanding and resolving the stored form.
    */
-  private readonly committed = new BoundedCache<CachedEntity>(ENTITY_CACHE_SIZE);
+  private readonly committed = new BoundedCache<LoadedEntity>(ENTITY_CACHE_SIZE);
 
   constructor(
     private readonly store: Store,
@@ -111,10 +108,10 @@ export class ShardProcessor {
   }
 
   /** Entities as last committed here when known (first attempts only), else from the store. */
-  private async loadEntities(shard: number, refs: readonly EntityRef[], useCache: boolean): Promise<(CachedEntity | null)[]> {
-    const found: (CachedEntity | null | undefined)[] = refs.map((ref) => (useCache ? this.committed.get(cacheKey(shard, ref)) : undefined));
+  private async loadEntities(shard: number, refs: readonly EntityRef[], useCache: boolean): Promise<(LoadedEntity | null)[]> {
+    const found: (LoadedEntity | null | undefined)[] = refs.map((ref) => (useCache ? this.committed.get(cacheKey(shard, ref)) : undefined));
     const missing = refs.filter((_, i) => found[i] === undefined);
-    if (missing.length === 0) return found as CachedEntity[];
+    if (missing.length === 0) return found as LoadedEntity[];
     const loaded = await this.store.loadEntities(shard, missing);
     let next = 0;
     return found.map((entity) => (entity === undefined ? (loaded[next++] ?? null) : entity));
@@ -148,8 +145,7 @@ export class ShardProcessor {
     const scheduleTimers: TimerSpec[] = [];
     const cancelTimers: string[] = [];
     groups.forEach((group, i) => {
-      const entity = stored[i] ?? null;
-      const change = applyEventsToEntity(this.router, group.ref, entity, group.messages, entity?.live);
+      const change = applyEventsToEntity(this.router, group.ref, stored[i] ?? null, group.messages);
       if (change.droppedEventIds.length > 0) {
         this.logger.warn({ shard, entity: group.ref, eventIds: change.droppedEventIds }, 'events for a missing entity dropped');
       }
