@@ -29,14 +29,16 @@ export function expandState(kind: ActorKind, stored: PersistedActorState): Persi
 }
 
 /**
- * `context` without the fields that hold their value in `defaults`: the same
- * primitive (or null), or an empty array where the default is an empty array.
+ * `context` without the fields that hold their value in `defaults` (the same
+ * primitive or null, or an empty array where the default is an empty array)
+ * and without the fields `omit` names. Built field by field, never by
+ * `delete`, which would leave V8 a slow dictionary-mode object to stringify.
  */
-export function omitDefaults(context: JsonObject, defaults: Readonly<JsonObject>): JsonObject {
+export function omitDefaults(context: JsonObject, defaults: Readonly<JsonObject>, omit: readonly string[] = []): JsonObject {
   const kept: JsonObject = {};
   for (const key of Object.keys(context)) {
     const value = context[key] as JsonValue;
-    if (key in defaults && isDefault(value, defaults[key] as JsonValue)) continue;
+    if (omit.includes(key) || (key in defaults && isDefault(value, defaults[key] as JsonValue))) continue;
     kept[key] = value;
   }
   return kept;

@@ -1,6 +1,6 @@
 import type { JsonObject, JsonValue } from '../../shared/json.js';
 import { omitDefaults, type ContextStorage } from '../runtime/context-storage.js';
-import { attemptIdOf, parseTaskId } from '../shared/ids.js';
+import { attemptIdOf, parseTaskId, taskIdOf } from '../shared/ids.js';
 import { DEFAULT_REQUIREMENTS } from '../shared/resources.js';
 import type { AttemptRecord, TaskContext } from './task.logic.js';
 
@@ -95,20 +95,19 @@ const ATTEMPT_DEFAULTS = { startedAt: null, endedAt: null, outcome: 'active', ex
  * Snapshots stored in full read the same.
  */
 export function compactTaskContext(context: TaskContext): JsonObject {
-  const kept = omitDefaults(context, DEFAULTS as unknown as JsonObject);
-  const parsed = parseTaskId(context.taskId);
-  if (parsed?.jobId === context.jobId) delete kept.jobId;
-  if (parsed?.index === context.index) delete kept.index;
-  if (context.attemptId === attemptIdOf(context.taskId, context.attempt)) delete kept.attemptId;
-  if (isDefaultRequirements(context.requirements)) delete kept.requirements;
+  const derived: string[] = [];
+  if (context.taskId === taskIdOf(context.jobId, context.index)) derived.push('jobId', 'index');
+  if (context.attemptId === attemptIdOf(context.taskId, context.attempt)) derived.push('attemptId');
+  if (isDefaultRequirements(context.requirements)) derived.push('requirements');
+  const kept = omitDefaults(context, DEFAULTS as unknown as JsonObject, derived);
   if (context.attempts.length > 0) kept.attempts = context.attempts.map((record) => compactAttempt(context.taskId, record));
   return kept;
 }
 
+const ATTEMPT_ID = ['attemptId'];
+
 function compactAttempt(taskId: string, record: AttemptRecord): JsonObject {
-  const kept = omitDefaults(record, ATTEMPT_DEFAULTS);
-  if (record.attemptId === attemptIdOf(taskId, record.attempt)) delete kept.attemptId;
-  return kept;
+  return omitDefaults(record, ATTEMPT_DEFAULTS, record.attemptId === attemptIdOf(taskId, record.attempt) ? ATTEMPT_ID : []);
 }
 
 function expandAttempt(taskId: string, stored: Partial<AttemptRecord>): AttemptRecord {
