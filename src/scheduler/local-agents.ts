@@ -1,6 +1,10 @@
 import type { ResourceRequirements } from '../actors/shared/resources.js';
+import { BoundedCache } from '../shared/bounded-cache.js';
 import type { AgentSession } from '../gateway/agents/agent-session.js';
 import { capacityFromRegister, fits, subtract, type FreeCapacity } from './capacity.js';
+
+/** Ended attempt ids remembered (a few minutes of a busy agent's results). */
+const ENDED_MEMORY = 100_000;
 
 /** How long a claimed attempt holds capacity before its dispatch is confirmed. */
 const CLAIM_HOLD_MS = 10_000;
@@ -25,6 +29,13 @@ interface LocalAgent {
  */
 export class LocalAgentPool {
   private readonly agents = new Map<string, LocalAgent>();
+  /**
+   * Attempts reported ended here lately. An attempt id is never run again (a
+   * retry is a new attempt), so a dispatch of one that arrives late (an
+   * outbox record delivered twice, or swept by a new shard owner) must not
+   * hold capacity: no end report would ever come to release it.
+   */
+  private readonly ended = new BoundedCache<true>(ENDED_MEMORY);
 
   add(session: AgentSession): void {
     this.agents.set(session.workerId, { session, total: capacityFromRegister(session.register.capacity), placements: new Map() });
@@ -69,6 +80,7 @@ export class LocalAgentPool {
   }
 
   hold(workerId: string, attemptId: string, requirements: ResourceRequirements, now: number): void {
+    if (this.ended.get(attemptId) !== undefined) return;
     this.agents.get(workerId)?.placements.set(attemptId, { requirements, confirmed: false, claimedAt: now });
   }
 
@@ -77,7 +89,14 @@ export class LocalAgentPool {
     if (placement) placement.confirmed = true;
   }
 
+  /** Drops a hold that will not be dispatched here (another controller claimed the attempt). */
+  unhold(workerId: string, attemptId: string): void {
+    this.agents.get(workerId)?.placements.delete(attemptId);
+  }
+
+  /** `attemptId` ended (its agent reported it): its capacity is free, and stays free. */
   release(workerId: string, attemptId: string): void {
+    this.ended.set(attemptId, true);
     this.agents.get(workerId)?.placements.delete(attemptId);
   }
 

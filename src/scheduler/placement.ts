@@ -118,7 +118,7 @@ export class Placement {
       if (members.length > 0) for (const member of await this.queues.claimMany(profile, members)) claimed.add(member);
     }
     return picked.filter((candidate) => {
-      if (!claimed.has(candidate.member)) this.agents.release(workerId, candidate.attempt.attemptId); // another controller won it
+      if (!claimed.has(candidate.member)) this.agents.unhold(workerId, candidate.attempt.attemptId); // another controller won it
       return claimed.has(candidate.member);
     });
   }

@@ -7,6 +7,8 @@ import type { EntityRef, MailboxMessage, OutboxItem, OutboxRecord, SingleOutboxI
 const EFFECT_CONCURRENCY = 64;
 /** Effect ids remembered as done while their record waits for a sibling's retry. */
 const COMPLETED_MEMORY = 100_000;
+/** More than one sweep reads (1,000 records) across a controller's busiest shards. */
+const DELIVERED_MEMORY = 20_000;
 
 /** A side effect a machine declared, as its handler receives it. */
 export interface ExternalEffect {
@@ -28,6 +30,8 @@ interface PendingEffect {
 }
 
 /** The items of a record: a batch's, or the record's one item. */
+const recordKey = (shard: number, outboxId: string): string => `${shard}\u0000${outboxId}`;
+
 function outboxItemsOf(item: OutboxItem): readonly SingleOutboxItem[] {
   return item.kind === 'batch' ? item.items : [item];
 }
@@ -45,6 +49,10 @@ function outboxItemsOf(item: OutboxItem): readonly SingleOutboxItem[] {
  */
 export class OutboxRelay {
   private readonly completed = new BoundedCache<true>(COMPLETED_MEMORY);
+  /** Records being delivered now, by shard and outbox id; a failed one stays in the outbox for a later sweep. */
+  private readonly inFlight = new Set<string>();
+  /** Records delivered and deleted here lately (outbox ids are never reused). */
+  private readonly delivered = new BoundedCache<true>(DELIVERED_MEMORY);
 
   constructor(
     private readonly store: Store,
@@ -52,8 +60,26 @@ export class OutboxRelay {
     private readonly logger: Logger,
   ) {}
 
-  async deliver(shard: number, fence: number, records: readonly OutboxRecord[]): Promise<void> {
+  async deliver(shard: number, fence: number, all: readonly OutboxRecord[]): Promise<void> {
+    // A record this process is delivering, or has just delivered, is not
+    // delivered again: the sweep reads every record still in the outbox,
+    // including one whose commit just returned and whose effects are running
+    // (or done by the time the sweep gets to it). Running them twice would
+    // dispatch a task twice, possibly after it ended.
+    const records = all.filter((record) => {
+      const key = recordKey(shard, record.outboxId);
+      return !this.inFlight.has(key) && this.delivered.get(key) === undefined;
+    });
     if (records.length === 0) return;
+    for (const record of records) this.inFlight.add(recordKey(shard, record.outboxId));
+    try {
+      await this.deliverNow(shard, fence, records);
+    } finally {
+      for (const record of records) this.inFlight.delete(recordKey(shard, record.outboxId));
+    }
+  }
+
+  private async deliverNow(shard: number, fence: number, records: readonly OutboxRecord[]): Promise<void> {
     const messages: MailboxMessage[] = [];
     // One entity's effects run in order; different entities' run concurrently,
     // so a fan-out's thousands of effects overlap their store round trips.
@@ -88,7 +114,9 @@ export class OutboxRelay {
     await Promise.all(Array.from({ length: Math.min(EFFECT_CONCURRENCY, pending.length) }, runGroups));
     for (const item of succeeded) if (failedRecords.has(item.outboxId)) this.completed.set(item.effectId, true);
     const done = records.map((record) => record.outboxId).filter((outboxId) => !failedRecords.has(outboxId));
-    if (done.length > 0) await this.store.deleteOutbox(shard, fence, done);
+    if (done.length === 0) return;
+    await this.store.deleteOutbox(shard, fence, done);
+    for (const outboxId of done) this.delivered.set(recordKey(shard, outboxId), true);
   }
 
   /** Re-delivers whatever is left in the outbox (after a takeover or a failed relay). */
