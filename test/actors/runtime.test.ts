@@ -65,6 +65,22 @@ function withConcurrentWriter(store: Store, target: EntityRef, mutate: (context:
   }) as Store & { armed: boolean; raced: number };
 }
 
+/** `store`, recording every commit request into `commits`. */
+function recordingCommits(store: Store, commits: CommitRequest[]): Store {
+  return new Proxy(store, {
+    get(obj, prop, receiver) {
+      if (prop === 'commit') {
+        return (request: CommitRequest) => {
+          commits.push(request);
+          return obj.commit(request);
+        };
+      }
+      const value: unknown = Reflect.get(obj, prop, receiver);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(obj) : value;
+    },
+  });
+}
+
 /** The behaviour every store must give the runtime; run once per store. */
 function runtimeBehaviour(t: Test, makeStore: () => Promise<Store>) {
   t.test('events apply once each, in order, across many entities', async (t) => {
@@ -188,6 +204,40 @@ function runtimeBehaviour(t: Test, makeStore: () => Promise<Store>) {
     t.ok((await counters(n, ids)).every((c) => c?.count === 3 && c.adds === 1), 'applying the same events again changes nothing');
     await waitFor('forwards arrived', async () => (await counters(n, ['sink']))[0]?.count === ids.length);
     t.equal((await counters(n, ['sink']))[0]?.adds, ids.length, 'the messages it declared were relayed once each');
+
+  t.test('sends to entities of the same shard apply in the same commit; a longer chain goes on through the mailbox', async (t) => {
+    const commits: CommitRequest[] = [];
+    const store = recordingCommits(await makeStore(), commits);
+    const n = node(store);
+    await n.start();
+    t.teardown(() => n.stop());
+    await waitFor('all shards owned', () => n.ownedShards().length === SHARDS);
+    // Six counters on one shard: a chain through them is six steps, one hop each.
+    const shard = n.router.shardOf({ kind: 'counter', id: 'hop0' });
+    const path: string[] = [];
+    for (let i = 0; path.length < 6; i++) if (n.router.shardOf({ kind: 'counter', id: `hop${i}` }) === shard) path.push(`hop${i}`);
+    await n.applyNow(path.map((id) => n.message({ kind: 'counter', id }, { type: 'counter.open' }, `open-${id}`)));
+    commits.length = 0;
+    const [first, ...rest] = path as [string, ...string[]];
+    await n.applyNow([n.message({ kind: 'counter', id: first }, { type: 'counter.chain', path: rest, n: 5 }, 'chain')]);
+    t.same(
+      commits[0]?.writes.map((write) => write.ref.id),
+      path.slice(0, 4),
+      'the first four hops (the round limit) were committed with the first step, before any mailbox round trip',
+    );
+    await waitFor('the rest of the chain', async () => (await counters(n, path)).every((c) => c?.count === 5));
+    t.same(
+      (await counters(n, path)).map((c) => c?.adds),
+      [1, 1, 1, 1, 1, 1],
+      'every hop applied once',
+    );
+    t.same(
+      commits.flatMap((commit) => (commit.send ?? []).map((message) => message.target.id)),
+      [path[4]],
+      'only the hop past the round limit went through the mailbox',
+    );
+    t.same(commits[0]?.appliedEventIds, ['chain'], 'hops inside a commit never sat in a mailbox: no applied ids for them');
+  });
   });
 
   t.test('applyNow sends to the mailbox what this node does not own', async (t) => {

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { BoundedCache } from '../../shared/bounded-cache.js';
-import type { CommitRequest, EntityRef, EntityWrite, MailboxDelivery, MailboxMessage, OutboxItem, SingleOutboxItem, Store, TimerSpec } from '../../store/store.js';
-import { applyEventsToEntity, type LiveEntityState, type LoadedEntity } from './apply-events.js';
+import type { EntityRef, EntityWrite, MailboxDelivery, MailboxMessage, OutboxItem, Store } from '../../store/store.js';
+import { applyEventsToEntity, type LoadedEntity } from './apply-events.js';
+import { CommitBatch } from './commit-batch.js';
 import type { OutboxRelay } from './outbox-relay.js';
 import type { ActorRouter } from './router.js';
 
@@ -15,6 +16,12 @@ export interface FenceSource {
 const MAX_COMMIT_ATTEMPTS = 5;
 /** Entities whose last committed snapshot this process keeps (a few busy agents' running tasks and their jobs). */
 const ENTITY_CACHE_SIZE = 20_000;
+/**
+ * Rounds of local sends applied within one commit (a job cancelling its
+ * tasks, which tell the job they ended, is three); deeper chains continue
+ * through the mailbox, so a message loop cannot grow one commit forever.
+ */
+const MAX_LOCAL_ROUNDS = 4;
 
 const refKey = (ref: EntityRef): string => `${ref.kind}\u0000${ref.id}`;
 const cacheKey = (shard: number, ref: EntityRef): string => `${shard}\u0000${refKey(ref)}`;
@@ -119,56 +126,51 @@ export class ShardProcessor {
 
   private async buildCommit(shard: number, fence: number, messages: readonly MailboxMessage[], ack: readonly string[], lookUpApplied: boolean) {
     const alreadyApplied = lookUpApplied ? await this.store.filterApplied(shard, [...new Set(messages.map((m) => m.eventId))]) : new Set<string>();
-    const byEntity = new Map<string, { ref: EntityRef; messages: MailboxMessage[] }>();
     const seen = new Set<string>();
-    for (const message of messages) {
-      // The same event may sit in the mailbox twice (an outbox replayed after a crash).
-      if (alreadyApplied.has(message.eventId) || seen.has(message.eventId)) continue;
+    // The same event may sit in the mailbox twice (an outbox replayed after a crash).
+    let round = messages.filter((message) => {
+      if (alreadyApplied.has(message.eventId) || seen.has(message.eventId)) return false;
       seen.add(message.eventId);
+      return true;
+    });
+    const batch = new CommitBatch(shard);
+    // Messages a step sends to this shard's own entities (a task telling its
+    // job) are applied in the next round of the same commit rather than
+    // appended to the mailbox and read back: one commit instead of two, and
+    // nothing to write, read, parse or acknowledge. Both ways the message is
+    // applied exactly when the step that sent it commits.
+    for (let depth = 0; round.length > 0; depth++) {
+      await this.applyRound(shard, batch, round, depth === 0, !lookUpApplied);
+      if (depth + 1 === MAX_LOCAL_ROUNDS) break; // what is left goes through the mailbox with the commit
+      round = batch.takeLocalMessages();
+    }
+    return { ...batch.request(fence, ack), appliedCount: batch.appliedCount };
+  }
+
+  private async applyRound(shard: number, batch: CommitBatch, messages: readonly MailboxMessage[], recordApplied: boolean, useCache: boolean): Promise<void> {
+    const byEntity = new Map<string, { ref: EntityRef; messages: MailboxMessage[] }>();
+    for (const message of messages) {
       const key = refKey(message.target);
       let group = byEntity.get(key);
       if (!group) byEntity.set(key, (group = { ref: message.target, messages: [] }));
       group.messages.push(message);
     }
-
     const groups = [...byEntity.values()];
-    // Deliveries come from this shard's mailbox, so every target lives in `shard`.
-    const stored = await this.loadEntities(
+    const unchanged = groups.filter((group) => batch.current(group.ref) === undefined);
+    // Every target lives in `shard`: deliveries come from its mailbox, local sends name it.
+    const loaded = await this.loadEntities(
       shard,
-      groups.map((g) => g.ref),
-      !lookUpApplied,
+      unchanged.map((group) => group.ref),
+      useCache,
     );
-    const writes: EntityWrite[] = [];
-    const live: (LiveEntityState | undefined)[] = [];
-    const appliedEventIds: string[] = [];
-    const outbox: SingleOutboxItem[] = [];
-    const scheduleTimers: TimerSpec[] = [];
-    const cancelTimers: string[] = [];
-    groups.forEach((group, i) => {
-      const change = applyEventsToEntity(this.router, group.ref, stored[i] ?? null, group.messages);
+    const loadedByKey = new Map(unchanged.map((group, i) => [refKey(group.ref), loaded[i] ?? null]));
+    for (const group of groups) {
+      const current = batch.current(group.ref) ?? loadedByKey.get(refKey(group.ref)) ?? null;
+      const change = applyEventsToEntity(this.router, group.ref, current, group.messages);
       if (change.droppedEventIds.length > 0) {
         this.logger.warn({ shard, entity: group.ref, eventIds: change.droppedEventIds }, 'events for a missing entity dropped');
       }
-      if (change.write) {
-        writes.push(change.write);
-        live.push(change.live);
-      }
-      appliedEventIds.push(...change.appliedEventIds);
-      outbox.push(...change.outbox);
-      scheduleTimers.push(...change.scheduleTimers);
-      cancelTimers.push(...change.cancelTimers);
-    });
-    // Messages to this shard's own entities (a task telling its job) go
-    // straight into its mailbox with the commit; everything else the batch
-    // declared is one outbox record: one write now and one delete after delivery.
-    const send: MailboxMessage[] = [];
-    const relayed: SingleOutboxItem[] = [];
-    for (const item of outbox) {
-      if (item.kind === 'message' && item.message.shard === shard) send.push(item.message);
-      else relayed.push(item);
+      batch.add(change, recordApplied);
     }
-    const records: OutboxItem[] = relayed.length > 1 ? [{ kind: 'batch', items: relayed }] : relayed;
-    const commit: CommitRequest = { shard, fence, writes, appliedEventIds, ack, outbox: records, send, scheduleTimers, cancelTimers };
-    return { commit, outbox: records, appliedCount: appliedEventIds.length, live };
   }
 }
