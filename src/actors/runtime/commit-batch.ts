@@ -1,7 +1,8 @@
 import type { CommitRequest, EntityRef, EntityWrite, MailboxMessage, OutboxItem, SingleOutboxItem, TimerSpec } from '../../store/store.js';
 import type { EntityChange, LiveEntityState, LoadedEntity } from './apply-events.js';
 
-const refKey = (ref: EntityRef): string => `${ref.kind}\u0000${ref.id}`;
+/** An entity's key within one shard. */
+export const refKey = (ref: EntityRef): string => `${ref.kind}\u0000${ref.id}`;
 
 /** One entity's changes so far in a batch: its latest write and timers, merged across rounds. */
 interface EntityTally {

@@ -29,9 +29,10 @@ interface PendingEffect {
   readonly effect: JsonValue;
 }
 
-/** The items of a record: a batch's, or the record's one item. */
+/** A record's key in the in-flight and delivered sets: outbox ids are per shard. */
 const recordKey = (shard: number, outboxId: string): string => `${shard}\u0000${outboxId}`;
 
+/** The items of a record: a batch's, or the record's one item. */
 function outboxItemsOf(item: OutboxItem): readonly SingleOutboxItem[] {
   return item.kind === 'batch' ? item.items : [item];
 }

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { BoundedCache } from '../../shared/bounded-cache.js';
 import type { EntityRef, EntityWrite, MailboxDelivery, MailboxMessage, OutboxItem, Store } from '../../store/store.js';
 import { applyEventsToEntity, type LoadedEntity } from './apply-events.js';
-import { CommitBatch } from './commit-batch.js';
+import { CommitBatch, refKey } from './commit-batch.js';
 import type { OutboxRelay } from './outbox-relay.js';
 import type { ActorRouter } from './router.js';
 
@@ -23,7 +23,6 @@ const ENTITY_CACHE_SIZE = 20_000;
  */
 const MAX_LOCAL_ROUNDS = 4;
 
-const refKey = (ref: EntityRef): string => `${ref.kind}\u0000${ref.id}`;
 const cacheKey = (shard: number, ref: EntityRef): string => `${shard}\u0000${refKey(ref)}`;
 
 /**
@@ -156,17 +155,19 @@ export class ShardProcessor {
       group.messages.push(message);
     }
     const groups = [...byEntity.values()];
-    const unchanged = groups.filter((group) => batch.current(group.ref) === undefined);
+    // An entity an earlier round changed goes on from there; the others are loaded.
+    const current = groups.map((group) => batch.current(group.ref));
+    const unchanged = groups.filter((_, i) => current[i] === undefined);
     // Every target lives in `shard`: deliveries come from its mailbox, local sends name it.
     const loaded = await this.loadEntities(
       shard,
       unchanged.map((group) => group.ref),
       useCache,
     );
-    const loadedByKey = new Map(unchanged.map((group, i) => [refKey(group.ref), loaded[i] ?? null]));
-    for (const group of groups) {
-      const current = batch.current(group.ref) ?? loadedByKey.get(refKey(group.ref)) ?? null;
-      const change = applyEventsToEntity(this.router, group.ref, current, group.messages);
+    let next = 0;
+    for (const [i, group] of groups.entries()) {
+      const entity = current[i] ?? loaded[next++] ?? null;
+      const change = applyEventsToEntity(this.router, group.ref, entity, group.messages);
       if (change.droppedEventIds.length > 0) {
         this.logger.warn({ shard, entity: group.ref, eventIds: change.droppedEventIds }, 'events for a missing entity dropped');
       }
