@@ -125,10 +125,17 @@ export class Scheduler implements AgentSessionHandler {
 
   // ── AgentSessionHandler ─────────────────────────────────────────────────
 
+  /**
+   * Creates the worker actor before the agent hears its id. Applied now, like
+   * everything the agent's stream reports later (`worker.registered`,
+   * heartbeats, allocations): sent through the mailbox instead, it could be
+   * overtaken by those, and a worker that did not exist yet would drop them —
+   * left in `registering` for good.
+   */
   async onRegister(register: Register): Promise<{ workerId: string; heartbeatIntervalMs: number }> {
     const workerId = `wrk_${randomBytes(8).toString('hex')}`;
     const capacity = register.capacity;
-    await this.node.send([
+    await this.node.applyNow([
       this.node.message(
         workerRef(workerId),
         {
