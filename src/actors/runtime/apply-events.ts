@@ -100,11 +100,16 @@ export function applyEventsToEntity(router: ActorRouter, ref: EntityRef, stored:
 /** How many messages from `start` on the kind folds into one step (1: none). */
 function batchedRun(kind: ReturnType<ActorRouter['kindOf']>, messages: readonly MailboxMessage[], start: number): number {
   const type = kind.batchedEvents?.type;
-  const typeAt = (index: number): unknown => ((messages[index] as MailboxMessage).event as ActorEvent).type;
-  if (type === undefined || typeAt(start) !== type) return 1;
+  if (type === undefined || eventTypeAt(messages, start) !== type) return 1;
   let end = start + 1;
-  while (end < messages.length && typeAt(end) === type) end++;
+  while (end < messages.length && eventTypeAt(messages, end) === type) end++;
   return end - start;
+}
+
+// Module functions rather than closures on this path (every step of every
+// entity): tsx names each closure it creates with an `Object.defineProperty`.
+function eventTypeAt(messages: readonly MailboxMessage[], index: number): unknown {
+  return ((messages[index] as MailboxMessage).event as ActorEvent).type;
 }
 
 function translateEffects(

@@ -33,20 +33,27 @@ export const DEFAULT_REQUIREMENTS: ResourceRequirements = {
  */
 export function normaliseRequirements(raw: JsonValue | undefined): ResourceRequirements {
   const obj: JsonObject = isJsonObject(raw) ? raw : {};
-  const pick = (camel: string, snake: string, fallback: number) =>
-    Math.max(0, readNumber(obj, camel, readNumber(obj, snake, fallback)));
-  const askedGpus = Math.floor(pick('gpuCount', 'gpu_count', DEFAULT_REQUIREMENTS.gpuCount));
+  const askedGpus = Math.floor(pick(obj, 'gpuCount', 'gpu_count', DEFAULT_REQUIREMENTS.gpuCount));
   const profile = readString(obj, 'profile', 'cpu') === 'gpu' || askedGpus > 0 ? 'gpu' : 'cpu';
   // `profile: "gpu"` means the task needs GPU compute, so it needs at least one GPU.
   const gpuCount = profile === 'gpu' ? Math.max(1, askedGpus) : 0;
   return {
-    cpu: pick('cpu', 'cpu', DEFAULT_REQUIREMENTS.cpu),
-    memoryMb: pick('memoryMb', 'memory_mb', DEFAULT_REQUIREMENTS.memoryMb),
-    storageGb: pick('storageGb', 'storage_gb', DEFAULT_REQUIREMENTS.storageGb),
+    cpu: pick(obj, 'cpu', 'cpu', DEFAULT_REQUIREMENTS.cpu),
+    memoryMb: pick(obj, 'memoryMb', 'memory_mb', DEFAULT_REQUIREMENTS.memoryMb),
+    storageGb: pick(obj, 'storageGb', 'storage_gb', DEFAULT_REQUIREMENTS.storageGb),
     gpuCount,
-    gpuMemoryMb: pick('gpuMemoryMb', 'gpu_memory_mb', DEFAULT_REQUIREMENTS.gpuMemoryMb),
+    gpuMemoryMb: pick(obj, 'gpuMemoryMb', 'gpu_memory_mb', DEFAULT_REQUIREMENTS.gpuMemoryMb),
     profile,
   };
+}
+
+/**
+ * One dimension in either spelling, never negative. A module function, not a
+ * closure: this runs for every task created, and tsx (which runs the
+ * controller) names each closure it creates with an `Object.defineProperty`.
+ */
+function pick(obj: JsonObject, camel: string, snake: string, fallback: number): number {
+  return Math.max(0, readNumber(obj, camel, readNumber(obj, snake, fallback)));
 }
 
 /** The public (snake_case) spelling of requirements, for read models and effects. */
