@@ -1,6 +1,6 @@
 import t from 'tap';
 import { taskKind, taskInputFromCreateEvent, taskReadModel } from '../../src/actors/task/task.kind.js';
-import { retryBackoffMs, type TaskContext } from '../../src/actors/task/task.logic.js';
+import { REQUEUE_CHECK_MS, retryBackoffMs, type TaskContext } from '../../src/actors/task/task.logic.js';
 import { taskMachine } from '../../src/actors/task/task.machine.js';
 import type { TaskInput } from '../../src/actors/task/task.events.js';
 import { MachineDriver, effectTypes, effectsOfKind, sendsOf } from '../helpers/machine-harness.js';
@@ -96,7 +96,7 @@ t.test('pending.blocked', async (t) => {
     d.send({ type: 'task.release', at: T0 + 5 });
     t.same(d.value, { pending: 'ready' });
     t.equal(d.context.blocked, false);
-    t.same(effectTypes(d.effects), ['effect:task.enqueue']);
+    t.same(effectTypes(d.effects), ['effect:task.enqueue', 'scheduleTimer:requeue']);
   });
 
   t.test('a dispatch cannot reach a blocked task', async (t) => {
@@ -147,7 +147,7 @@ t.test('pending.ready', async (t) => {
     t.equal(d.context.workerId, 'w1');
     t.match(d.context.attempts, [{ attemptId: A1, workerId: 'w1', dispatchedAt: T0 + 1000, startedAt: null, outcome: 'active' }]);
     // The worker hears of it from the controller that sends the dispatch (worker.allocations_changed), not from the task.
-    t.same(effectTypes(d.effects), ['effect:task.dispatch', 'scheduleTimer:attempt']);
+    t.same(effectTypes(d.effects), ['cancelTimer:requeue', 'effect:task.dispatch', 'scheduleTimer:attempt'], 'no more requeueing');
     t.match(effectsOfKind(d.effects, 'task.dispatch'), [{ attemptId: A1, workerId: 'w1', payload: { model: 'a' }, timeoutS: 60, graceS: 30 }]);
     const timer = d.effects.find((e) => e.type === 'scheduleTimer');
     t.same(timer?.params, { timerId: 'attempt', dueAt: T0 + 1000 + 900_000, event: { type: 'task.timeout', attemptId: A1 } });
@@ -168,11 +168,32 @@ t.test('pending.ready', async (t) => {
     t.same(d.effects, [], 'no second enqueue');
   });
 
+  t.test('waiting, it enqueues its attempt again every REQUEUE_CHECK_MS', async (t) => {
+    const d = task();
+    const armed = (effects: typeof d.effects) => effects.filter((e) => e.type === 'scheduleTimer').map((e) => e.params);
+    t.same(armed(d.effects), [{ timerId: 'requeue', dueAt: T0 + REQUEUE_CHECK_MS, event: { type: 'task.requeue_due', attemptId: A1 } }], 'armed on creation, from the creation time');
+    d.send({ type: 'task.requeue_due', at: T0 + REQUEUE_CHECK_MS, attemptId: A1 });
+    t.same(d.value, { pending: 'ready' });
+    // Re-entered: the exit's cancel comes first; the runtime folds a cancel and a schedule of one timer into the schedule.
+    t.same(effectTypes(d.effects), ['cancelTimer:requeue', 'effect:task.enqueue', 'scheduleTimer:requeue'], 'enqueued again and re-armed');
+    t.same(armed(d.effects), [{ timerId: 'requeue', dueAt: T0 + 2 * REQUEUE_CHECK_MS, event: { type: 'task.requeue_due', attemptId: A1 } }]);
+    t.match(effectsOfKind(d.effects, 'task.enqueue'), [{ attemptId: A1, createdAt: T0 }], 'the same queue member as before');
+
+    d.send({ type: 'task.requeue_due', at: T0 + 2 * REQUEUE_CHECK_MS, attemptId: A2 });
+    t.same(d.effects, [], 'a requeue for another attempt is ignored');
+
+    d.send({ type: 'task.dispatched', at: T0 + 2 * REQUEUE_CHECK_MS + 1, attemptId: A1, workerId: 'w1' });
+    t.equal(d.value, 'dispatched');
+    d.send({ type: 'task.requeue_due', at: T0 + 3 * REQUEUE_CHECK_MS, attemptId: A1 });
+    t.equal(d.value, 'dispatched', 'a late requeue changes nothing once dispatched');
+    t.same(d.effects, []);
+  });
+
   t.test('task.cancel → cancelled, dequeued', async (t) => {
     const d = task();
     d.send({ type: 'task.cancel', at: T0 + 1, reason: 'user' });
     t.equal(d.value, 'cancelled');
-    t.same(effectTypes(d.effects), ['effect:task.dequeue', 'send:job.task_finished']);
+    t.same(effectTypes(d.effects), ['cancelTimer:requeue', 'effect:task.dequeue', 'send:job.task_finished']);
     t.same(effectsOfKind(d.effects, 'task.dequeue'), [
       { taskId: TASK, attemptId: A1, requirements: { cpu: 2, memory_mb: 1024, storage_gb: 1, gpu_count: 0, gpu_memory_mb: 0, profile: 'cpu' } },
     ]);
@@ -558,7 +579,7 @@ t.test('persist → JSON → resolveState → continue', async (t) => {
   d.roundTrip();
   d.send({ type: 'task.retry_due', at: T0 + 6000, attemptId: A2 });
   t.same(d.value, { pending: 'ready' });
-  t.same(effectTypes(d.effects), ['effect:task.enqueue'], 'entry actions run on the step after restore, not on restore');
+  t.same(effectTypes(d.effects), ['effect:task.enqueue', 'scheduleTimer:requeue'], 'entry actions run on the step after restore, not on restore');
   const done = task();
   done.send({ type: 'task.cancel', at: T0 + 1, reason: 'r' });
   done.roundTrip();

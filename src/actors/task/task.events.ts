@@ -131,6 +131,9 @@ export type TaskWorkerLostEvent = { type: 'task.worker_lost'; at: number; worker
 /** The retry backoff timer fired; the attempt id names the attempt it is for. */
 export type TaskRetryDueEvent = { type: 'task.retry_due'; at: number; attemptId: string };
 
+/** The requeue timer of a task waiting in `ready` fired: enqueue the attempt again. */
+export type TaskRequeueDueEvent = { type: 'task.requeue_due'; at: number; attemptId: string };
+
 export type TaskCancelEvent = { type: 'task.cancel'; at: number; reason: string };
 
 export type TaskEvent =
@@ -143,6 +146,7 @@ export type TaskEvent =
   | TaskTimeoutEvent
   | TaskWorkerLostEvent
   | TaskRetryDueEvent
+  | TaskRequeueDueEvent
   | TaskCancelEvent;
 
 /** Terminal task outcomes, as sent to the job in `job.task_finished`. */

@@ -10,6 +10,13 @@ export const ERROR_TAIL_CHARS = 1000;
 export const OUTPUT_TAIL_CHARS = 10_240;
 /** Retry backoff: 2^attempt seconds, capped. */
 export const RETRY_BACKOFF_CAP_MS = 60_000;
+/**
+ * How often a task waiting in `ready` puts its attempt in the ready queue
+ * again. Claiming an attempt takes it out of the queue before the task hears
+ * `task.dispatched`; a controller that dies in between would otherwise leave
+ * the task waiting for good. Pushing a queued attempt again changes nothing.
+ */
+export const REQUEUE_CHECK_MS = 5 * 60_000;
 /** Below this `result_quality` a result counts as low quality for the job. */
 export const LOW_QUALITY_THRESHOLD = 0.5;
 

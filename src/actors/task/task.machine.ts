@@ -8,6 +8,7 @@ import { TASK_EFFECT, type TaskEvent, type TaskInput } from './task.events.js';
 import { cancelAttempt, dispatch, endWithFailure, endWithSuccess, endWithWorkerLost } from './task.transitions.js';
 import {
   OUTPUT_TAIL_CHARS,
+  REQUEUE_CHECK_MS,
   applyFailure,
   applySuccess,
   closeAttempt,
@@ -42,7 +43,10 @@ import {
  *   queue already, so it never enqueues itself.
  * - `pending.ready` (entry): declares `task.enqueue` for the expected attempt
  *   id; the scheduler claims it and answers `task.dispatched {attemptId, workerId}`,
- *   accepted only for the expected attempt id.
+ *   accepted only for the expected attempt id. While it waits, the `requeue`
+ *   timer enqueues it again every `REQUEUE_CHECK_MS`: a claim whose controller
+ *   died before `task.dispatched` was committed took the attempt out of the
+ *   queue, and nothing else would put it back.
  * - `dispatched` (entry of the attempt): declares `task.dispatch` for the
  *   agent (the controller holding the agent's stream records the allocation on
  *   the worker before sending it), and arms the `attempt` timer at the
@@ -239,6 +243,17 @@ export const taskMachine = setup({
     disarmRetryTimer: enqueueActions(({ enqueue }) => {
       enqueue({ type: 'cancelTimer', params: { timerId: 'retry' } });
     }),
+    armRequeueTimer: enqueueActions(({ context, event, enqueue }) => {
+      // Entered on creation, the event is XState's init event, which has no time: the task's creation time stands in.
+      const at = 'at' in event && typeof event.at === 'number' ? event.at : context.createdAt;
+      enqueue({
+        type: 'scheduleTimer',
+        params: { timerId: 'requeue', dueAt: at + REQUEUE_CHECK_MS, event: { type: 'task.requeue_due', attemptId: context.attemptId } },
+      });
+    }),
+    disarmRequeueTimer: enqueueActions(({ enqueue }) => {
+      enqueue({ type: 'cancelTimer', params: { timerId: 'requeue' } });
+    }),
     notifyJobFinished: enqueueActions(({ context, enqueue }) => {
       enqueue({
         type: 'send',
@@ -297,8 +312,10 @@ export const taskMachine = setup({
           },
         },
         ready: {
-          entry: 'declareEnqueue',
+          entry: ['declareEnqueue', 'armRequeueTimer'],
+          exit: 'disarmRequeueTimer',
           on: {
+            'task.requeue_due': { guard: 'isExpectedAttempt', target: 'ready', reenter: true },
             'task.dispatched': dispatch(),
             'task.cancel': { target: '#task.cancelled', actions: ['declareDequeue', 'recordCancel'] },
           },
