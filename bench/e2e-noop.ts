@@ -23,6 +23,7 @@ import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
 import { stringOf, type JsonObject } from '../src/shared/json.js';
 import { startBenchChild } from './support/child.js';
+import { processCpuSeconds } from './support/process-cpu.js';
 import { formatStoreStats, installStoreStats, resetStoreStats } from './support/store-stats.js';
 import { loadLine, pollUntil, startBenchController, startBenchRedis, taskSummary, type BenchController } from './support/controller.js';
 
@@ -61,11 +62,26 @@ interface CaseFigures {
   readonly plannedSeconds: number;
   /** CPU time of this process (controller + bench polling) per task, in µs: steadier than wall time on a shared VM. */
   readonly cpuMicrosPerTask: number;
+  /** The same for the agent process and for redis-server (undefined where /proc cannot tell). */
+  readonly agentCpuMicrosPerTask: number | undefined;
+  readonly redisCpuMicrosPerTask: number | undefined;
 }
 
-async function runCase(controller: BenchController, name: string, jobCount: number, tasksPerJob: number, warmup = false): Promise<CaseFigures> {
+/** The other processes a case's CPU is measured for. */
+interface CasePids {
+  readonly agent: number | undefined;
+  readonly redis: number | undefined;
+}
+
+function microsPerTask(before: number | undefined, after: number | undefined, tasks: number): number | undefined {
+  return before === undefined || after === undefined ? undefined : ((after - before) * 1e6) / tasks;
+}
+
+async function runCase(controller: BenchController, pids: CasePids, name: string, jobCount: number, tasksPerJob: number, warmup = false): Promise<CaseFigures> {
   resetStoreStats();
   const cpuBefore = process.cpuUsage();
+  const agentBefore = processCpuSeconds(pids.agent);
+  const redisBefore = processCpuSeconds(pids.redis);
   const started = performance.now();
   const jobIds: string[] = [];
   for (let j = 0; j < jobCount; j++) {
@@ -88,6 +104,8 @@ async function runCase(controller: BenchController, name: string, jobCount: numb
   );
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
+  const agentAfter = processCpuSeconds(pids.agent);
+  const redisAfter = processCpuSeconds(pids.redis);
   for (const job of jobs) {
     const summary = taskSummary(job);
     if (job.status !== 'completed' || summary.total !== tasksPerJob || summary.succeeded !== tasksPerJob) {
@@ -95,10 +113,27 @@ async function runCase(controller: BenchController, name: string, jobCount: numb
     }
   }
   if (values['store-stats'] && !warmup) console.log(`store calls in this process during ${name} (controller + bench polling):\n${formatStoreStats(jobCount * tasksPerJob)}`);
-  return { name, tasks: jobCount * tasksPerJob, seconds, plannedSeconds, cpuMicrosPerTask: (cpu.user + cpu.system) / (jobCount * tasksPerJob) };
+  const tasks = jobCount * tasksPerJob;
+  return {
+    name,
+    tasks,
+    seconds,
+    plannedSeconds,
+    cpuMicrosPerTask: (cpu.user + cpu.system) / tasks,
+    agentCpuMicrosPerTask: microsPerTask(agentBefore, agentAfter, tasks),
+    redisCpuMicrosPerTask: microsPerTask(redisBefore, redisAfter, tasks),
+  };
 }
 
-async function benchBullmq(socket: string): Promise<number> {
+interface BullmqFigures {
+  readonly seconds: number;
+  /** CPU µs per job: this process (the Queue), the Worker process, redis-server. */
+  readonly queueCpuMicrosPerJob: number;
+  readonly workerCpuMicrosPerJob: number | undefined;
+  readonly redisCpuMicrosPerJob: number | undefined;
+}
+
+async function benchBullmq(socket: string, redisPid: number | undefined): Promise<BullmqFigures> {
   const queueName = 'bench-e2e';
   const milestones = WARMUP > 0 ? [WARMUP, WARMUP + TASKS] : [TASKS];
   const worker = startBenchChild(AGENT_SCRIPT, ['bullmq', socket, queueName, String(SLOTS), milestones.join(',')]);
@@ -112,15 +147,25 @@ async function benchBullmq(socket: string): Promise<number> {
       await worker.waitForLine(new RegExp(`^done ${WARMUP}$`), 60_000);
     }
     const main = jobs(TASKS);
+    const cpuBefore = process.cpuUsage();
+    const workerBefore = processCpuSeconds(worker.process.pid);
+    const redisBefore = processCpuSeconds(redisPid);
     const started = performance.now();
     await queue.addBulk(main);
     await worker.waitForLine(new RegExp(`^done ${WARMUP + TASKS}$`), 600_000);
     const seconds = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuBefore);
+    const figures: BullmqFigures = {
+      seconds,
+      queueCpuMicrosPerJob: (cpu.user + cpu.system) / TASKS,
+      workerCpuMicrosPerJob: microsPerTask(workerBefore, processCpuSeconds(worker.process.pid), TASKS),
+      redisCpuMicrosPerJob: microsPerTask(redisBefore, processCpuSeconds(redisPid), TASKS),
+    };
     const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
     if (Object.values(counts).some((n) => n !== 0)) throw new Error(`bullmq: jobs left after ${TASKS} completed: ${JSON.stringify(counts)}`);
     await queue.obliterate({ force: true });
     await queue.close();
-    return seconds;
+    return figures;
   } finally {
     await worker.stop();
   }
@@ -136,19 +181,20 @@ try {
     try {
       await agent.waitForLine(/^registered (\S+)$/, 30_000);
       // Untimed: the first job of a process pays for JIT warm-up (BullMQ gets the same).
-      if (WARMUP > 0) await runCase(controller, 'warm-up', 1, WARMUP, true);
+      const pids: CasePids = { agent: agent.process.pid, redis: redis.pid };
+      if (WARMUP > 0) await runCase(controller, pids, 'warm-up', 1, WARMUP, true);
       const cases: [name: string, jobs: number][] = [[`1 job × ${TASKS}`, 1]];
       if (JOBS > 1) cases.push([`${JOBS} jobs × ${Math.floor(TASKS / JOBS)}`, JOBS]);
       if (values.reverse) cases.reverse();
-      for (const [name, jobs] of cases) figures.push(await runCase(controller, name, jobs, Math.floor(TASKS / jobs)));
+      for (const [name, jobs] of cases) figures.push(await runCase(controller, pids, name, jobs, Math.floor(TASKS / jobs)));
     } finally {
       await agent.stop();
     }
   } finally {
     await controller.stop();
   }
-  const bullmqSeconds = await benchBullmq(redis.path);
-  const bullmqRate = TASKS / bullmqSeconds;
+  const bullmq = await benchBullmq(redis.path, redis.pid);
+  const bullmqRate = TASKS / bullmq.seconds;
 
   console.log(`e2e-noop: submit → job completed, no-op tasks on one NodeAgent (${SLOTS} slots, own process, gRPC); Redis store (unix socket), ${SHARDS} shards, controller in this process; fan_out.${SHAPE}`);
   console.log(`machine: ${await loadLine()}`);
@@ -159,12 +205,18 @@ try {
         `computalot ${f.name.padEnd(16)}`,
         `${f.seconds.toFixed(2)} s (planned after ${f.plannedSeconds.toFixed(2)} s)`,
         `${rate.toFixed(0)} tasks/s`,
-        `controller CPU ${f.cpuMicrosPerTask.toFixed(0)} µs/task`,
+        `CPU µs/task: controller ${f.cpuMicrosPerTask.toFixed(0)}, agent ${f.agentCpuMicrosPerTask?.toFixed(0) ?? '?'}, redis ${f.redisCpuMicrosPerTask?.toFixed(0) ?? '?'}`,
         `ratio to bullmq ${(rate / bullmqRate).toFixed(2)}${rate / bullmqRate >= RATIO_TARGET ? ` (≥ ${RATIO_TARGET} target met)` : ` (target ≥ ${RATIO_TARGET} missed)`}`,
       ].join(' | '),
     );
   }
-  console.log(`bullmq addBulk(${TASKS}) + Worker (concurrency ${SLOTS}, own process): ${bullmqSeconds.toFixed(2)} s | ${bullmqRate.toFixed(0)} jobs/s`);
+  console.log(
+    [
+      `bullmq addBulk(${TASKS}) + Worker (concurrency ${SLOTS}, own process): ${bullmq.seconds.toFixed(2)} s`,
+      `${bullmqRate.toFixed(0)} jobs/s`,
+      `CPU µs/job: queue ${bullmq.queueCpuMicrosPerJob.toFixed(0)}, worker ${bullmq.workerCpuMicrosPerJob?.toFixed(0) ?? '?'}, redis ${bullmq.redisCpuMicrosPerJob?.toFixed(0) ?? '?'}`,
+    ].join(' | '),
+  );
 } finally {
   await redis.stop();
 }

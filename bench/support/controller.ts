@@ -28,6 +28,8 @@ const KEY_PREFIX = 'cl';
 export interface BenchRedis {
   readonly path: string;
   readonly dir: string;
+  /** The redis-server's pid, for its CPU time. */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -43,6 +45,7 @@ export async function startBenchRedis(): Promise<BenchRedis> {
   return {
     path: redis.path,
     dir,
+    pid: redis.pid,
     stop: async () => {
       await redis.stop();
       await rm(dir, { recursive: true, force: true });
