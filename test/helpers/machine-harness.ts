@@ -1,4 +1,6 @@
-import { initialTransition, transition, type AnyStateMachine } from 'xstate';
+import type { AnyStateMachine } from 'xstate';
+import type { PersistedActorState } from '../../src/actors/runtime/actor-kind.js';
+import { restoreSnapshot, startActor, stepActor } from '../../src/actors/runtime/actor-state.js';
 import { declaredEffects, type DeclaredEffect } from '../../src/actors/runtime/effects.js';
 
 type AnySnapshot = ReturnType<AnyStateMachine['resolveState']>;
@@ -11,9 +13,11 @@ export interface StoredState<TContext> {
 }
 
 /**
- * Drives a pure machine the way the runtime does — `initialTransition` then
- * `transition` per event — and keeps the effects each step declared. Nothing
- * runs: tests assert state, context and declared effects.
+ * Drives a pure machine the way the runtime does — `startActor` then
+ * `stepActor` per event, so through transition plans (which the test suite
+ * runs with COMPUTALOT_VERIFY_TRANSITION_PLANS=1: every replayed step is
+ * checked against XState) — and keeps the effects each step declared.
+ * Nothing runs: tests assert state, context and declared effects.
  */
 export class MachineDriver<TContext> {
   snapshot: AnySnapshot;
@@ -24,14 +28,14 @@ export class MachineDriver<TContext> {
     readonly machine: AnyStateMachine,
     input: unknown,
   ) {
-    const [snapshot, actions] = initialTransition(machine, input);
+    const { snapshot, actions } = startActor(machine, input);
     this.snapshot = snapshot;
     this.effects = declaredEffects(actions);
   }
 
   /** Applies one event; returns the effects it declared. */
   send(event: { type: string; at: number; [key: string]: unknown }): DeclaredEffect[] {
-    const [next, actions] = transition(this.machine, this.snapshot, event as never);
+    const { snapshot: next, actions } = stepActor(this.machine, this.snapshot, event);
     this.snapshot = next;
     this.effects = declaredEffects(actions);
     return this.effects;
@@ -59,7 +63,7 @@ export class MachineDriver<TContext> {
   /** Persists to JSON and restores with `resolveState`, as a restarted controller would. */
   roundTrip(): this {
     const stored = this.persisted();
-    this.snapshot = this.machine.resolveState({ value: stored.value as never, context: stored.context });
+    this.snapshot = restoreSnapshot(this.machine, stored as unknown as PersistedActorState);
     return this;
   }
 }

@@ -24,6 +24,11 @@ export const assign = ((assignment: unknown) => {
   return action;
 }) as unknown as typeof xstateAssign;
 
+/** Whether `action` is an assignment made by this module's `assign` (transition plans replay those). */
+export function isFastAssign(action: unknown): boolean {
+  return typeof action === 'function' && (action as { resolve?: unknown }).resolve === resolveAssign;
+}
+
 type Assignment = ((args: AssignArgs, params: unknown) => object) | Record<string, unknown>;
 
 interface AssignArgs {
