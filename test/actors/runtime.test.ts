@@ -335,6 +335,36 @@ function runtimeBehaviour(t: Test, makeStore: () => Promise<Store>) {
     t.equal((await counters(n, ['reused']))[0]?.count, 5);
   });
 
+  t.test('a creating event is not preceded by a load, and one that meets an existing entity applies to it', async (t) => {
+    const store = await makeStore();
+    let loads = 0;
+    const counting = new Proxy(store, {
+      get(obj, prop, receiver) {
+        if (prop === 'loadEntities') return (...args: Parameters<Store['loadEntities']>) => (loads++, obj.loadEntities(...args));
+        const value: unknown = Reflect.get(obj, prop, receiver);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(obj) : value;
+      },
+    });
+    const creating = { ...counterKind, createEvent: 'counter.open' };
+    const target = { kind: 'counter', id: 'created' };
+    const first = node(counting, { kinds: [creating] });
+    await first.start();
+    await first.applyNow([first.message(target, { type: 'counter.open' }, 'open-1'), first.message(target, { type: 'counter.add', n: 5 }, 'add-1')]);
+    t.equal(loads, 0, 'a new entity created without looking it up');
+    await first.stop();
+
+    // Another controller, whose cache never saw the entity: `counter.open` is assumed to create it, the
+    // commit's version check says it exists, and the retry loads it and applies the event to it.
+    const second = node(counting, { kinds: [creating] });
+    await second.start();
+    t.teardown(() => second.stop());
+    await second.applyNow([second.message(target, { type: 'counter.open' }, 'open-2'), second.message(target, { type: 'counter.add', n: 2 }, 'add-2')]);
+    t.ok(loads >= 1, 'the retry loaded the existing entity');
+    const [model] = await counters(second, ['created']);
+    t.equal(model?.count, 7, 'the existing counter went on from 5: not created over');
+    t.equal(model?.adds, 2);
+  });
+
   t.test('a snapshot this node cached is never written over another writer\'s newer one', async (t) => {
     const store = await makeStore();
     const target = { kind: 'counter', id: 'cached' };

@@ -124,6 +124,7 @@ export const jobKind: ActorKind<JobMachine> = {
     return id;
   },
   inputFromCreateEvent: jobInputFromCreateEvent,
+  createEvent: 'job.submit',
   readModel: jobReadModel,
   contextStorage: jobContextStorage,
   batchedEvents: { type: 'job.task_finished', fold: foldTaskReports },

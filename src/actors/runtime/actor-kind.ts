@@ -30,6 +30,16 @@ export interface ActorKind<TMachine extends AnyStateMachine = AnyStateMachine> {
    * logged, never retried). The creating event is consumed as the input.
    */
   inputFromCreateEvent(id: string, event: JsonObject & { type: string; at: number }): unknown;
+  /**
+   * The creating event's type, for kinds whose creating event nearly always
+   * meets no entity (a task is created in the commit that dispatches it, a job
+   * by its submission). An entity this process has not cached, whose batch
+   * starts with this event, is then assumed absent rather than loaded: a
+   * placement round saves a store round trip. The commit's version check
+   * (absent = version 0) catches one that exists after all, and the retry
+   * loads it.
+   */
+  readonly createEvent?: string;
   /** The entity's public view; `undefined` keeps none. */
   readModel?(state: PersistedActorState, id: string): JsonValue | undefined;
   /**

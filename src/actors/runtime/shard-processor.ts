@@ -113,14 +113,24 @@ export class ShardProcessor {
     for (const write of writes) this.committed.delete(cacheKey(shard, write.ref));
   }
 
-  /** Entities as last committed here when known (first attempts only), else from the store. */
-  private async loadEntities(shard: number, refs: readonly EntityRef[], useCache: boolean): Promise<(LoadedEntity | null)[]> {
-    const found: (LoadedEntity | null | undefined)[] = refs.map((ref) => (useCache ? this.committed.get(cacheKey(shard, ref)) : undefined));
+  /**
+   * Entities as last committed here when known, or assumed absent where their
+   * batch creates them (`ActorKind.createEvent`), first attempts only; else
+   * from the store.
+   */
+  private async loadEntities(shard: number, groups: readonly { ref: EntityRef; messages: readonly MailboxMessage[] }[], useCache: boolean): Promise<(LoadedEntity | null)[]> {
+    const refs = groups.map((group) => group.ref);
+    const found: (LoadedEntity | null | undefined)[] = useCache ? groups.map((group) => this.committed.get(cacheKey(shard, group.ref)) ?? (this.creates(group) ? null : undefined)) : refs.map(() => undefined);
     const missing = refs.filter((_, i) => found[i] === undefined);
     if (missing.length === 0) return found as LoadedEntity[];
     const loaded = await this.store.loadEntities(shard, missing);
     let next = 0;
     return found.map((entity) => (entity === undefined ? (loaded[next++] ?? null) : entity));
+  }
+
+  private creates(group: { ref: EntityRef; messages: readonly MailboxMessage[] }): boolean {
+    const createEvent = this.router.kindOf(group.ref).createEvent;
+    return createEvent !== undefined && (group.messages[0]?.event as { type?: unknown } | undefined)?.type === createEvent;
   }
 
   private async buildCommit(shard: number, fence: number, messages: readonly MailboxMessage[], ack: readonly string[], lookUpApplied: boolean) {
@@ -159,11 +169,7 @@ export class ShardProcessor {
     const current = groups.map((group) => batch.current(group.ref));
     const unchanged = groups.filter((_, i) => current[i] === undefined);
     // Every target lives in `shard`: deliveries come from its mailbox, local sends name it.
-    const loaded = await this.loadEntities(
-      shard,
-      unchanged.map((group) => group.ref),
-      useCache,
-    );
+    const loaded = await this.loadEntities(shard, unchanged, useCache);
     let next = 0;
     for (const [i, group] of groups.entries()) {
       const entity = current[i] ?? loaded[next++] ?? null;

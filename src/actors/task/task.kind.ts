@@ -113,6 +113,7 @@ export const taskKind: ActorKind<TaskMachine> = {
     return parseTaskId(id)?.jobId ?? id;
   },
   inputFromCreateEvent: taskInputFromCreateEvent,
+  createEvent: 'task.create',
   readModel: taskReadModel,
   // A task is written three or more times and listed rarely: its view is worked out when read.
   readModelStorage: 'derived',

@@ -92,6 +92,7 @@ export const workerKind: ActorKind<WorkerMachine> = {
     return id;
   },
   inputFromCreateEvent: workerInputFromCreateEvent,
+  createEvent: 'worker.register',
   readModel: workerReadModel,
   // Rewritten with every allocation and release of a busy agent, read by operators now and then.
   readModelStorage: 'derived',
