@@ -106,6 +106,8 @@ export class ControllerNode {
     this.running = false;
     this.wakeSleepers();
     await Promise.all(this.loops);
+    // Delivered records still being deleted: released first, the next owner would deliver them again.
+    await this.relay.settled();
     await this.ownership.releaseAll().catch((error: unknown) => this.logger.warn({ err: error }, 'releasing leases failed'));
     this.logger.info('controller node stopped');
   }

@@ -47,6 +47,11 @@ function outboxItemsOf(item: OutboxItem): readonly SingleOutboxItem[] {
  * once all of its effects succeeded; while a failed one waits for the next
  * sweep, its siblings that did run are remembered here so this process does
  * not run them again (after a crash they may run twice, which handlers allow).
+ *
+ * After a commit (`deliverAfterCommit`) the caller goes on once the messages
+ * are appended and the effects ran; deleting the records finishes in the
+ * background (`settled` waits for it). A placement round's next round no
+ * longer waits a store round trip for its predecessor's cleanup.
  */
 export class OutboxRelay {
   private readonly completed = new BoundedCache<true>(COMPLETED_MEMORY);
@@ -54,6 +59,8 @@ export class OutboxRelay {
   private readonly inFlight = new Set<string>();
   /** Records delivered and deleted here lately (outbox ids are never reused). */
   private readonly delivered = new BoundedCache<true>(DELIVERED_MEMORY);
+  /** Deletions of delivered records still running (`deliverAfterCommit`). */
+  private readonly cleanups = new Set<Promise<void>>();
 
   constructor(
     private readonly store: Store,
@@ -74,13 +81,48 @@ export class OutboxRelay {
     if (records.length === 0) return;
     for (const record of records) this.inFlight.add(recordKey(shard, record.outboxId));
     try {
-      await this.deliverNow(shard, fence, records);
+      await this.deleteDelivered(shard, fence, await this.runRecords(records));
     } finally {
       for (const record of records) this.inFlight.delete(recordKey(shard, record.outboxId));
     }
   }
 
-  private async deliverNow(shard: number, fence: number, records: readonly OutboxRecord[]): Promise<void> {
+  /**
+   * `deliver`, for records a commit just wrote (none can have been delivered
+   * yet): resolves once the messages are appended and the effects ran; the
+   * records are deleted in the background. A failed deletion leaves them to
+   * the sweep, which then skips the effects that ran here.
+   */
+  async deliverAfterCommit(shard: number, fence: number, records: readonly OutboxRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const keys = records.map((record) => recordKey(shard, record.outboxId));
+    for (const key of keys) this.inFlight.add(key);
+    let done: { outboxIds: string[]; effectIds: string[] };
+    try {
+      done = await this.runRecords(records);
+    } catch (error) {
+      for (const key of keys) this.inFlight.delete(key);
+      throw error;
+    }
+    const cleanup = this.deleteDelivered(shard, fence, done)
+      .catch((error: unknown) => {
+        for (const effectId of done.effectIds) this.completed.set(effectId, true);
+        this.logger.warn({ err: error, shard, records: done.outboxIds.length }, 'delivered outbox records not deleted; the sweep will');
+      })
+      .finally(() => {
+        for (const key of keys) this.inFlight.delete(key);
+        this.cleanups.delete(cleanup);
+      });
+    this.cleanups.add(cleanup);
+  }
+
+  /** Resolves once every background deletion started so far has finished. */
+  async settled(): Promise<void> {
+    while (this.cleanups.size > 0) await Promise.all([...this.cleanups]);
+  }
+
+  /** Appends the records' messages and runs their effects; returns the records whose effects all ran, and the effects that ran. */
+  private async runRecords(records: readonly OutboxRecord[]): Promise<{ outboxIds: string[]; effectIds: string[] }> {
     const messages: MailboxMessage[] = [];
     // One entity's effects run in order; different entities' run concurrently,
     // so a fan-out's thousands of effects overlap their store round trips.
@@ -114,10 +156,16 @@ export class OutboxRelay {
     };
     await Promise.all(Array.from({ length: Math.min(EFFECT_CONCURRENCY, pending.length) }, runGroups));
     for (const item of succeeded) if (failedRecords.has(item.outboxId)) this.completed.set(item.effectId, true);
-    const done = records.map((record) => record.outboxId).filter((outboxId) => !failedRecords.has(outboxId));
-    if (done.length === 0) return;
-    await this.store.deleteOutbox(shard, fence, done);
-    for (const outboxId of done) this.delivered.set(recordKey(shard, outboxId), true);
+    return {
+      outboxIds: records.map((record) => record.outboxId).filter((outboxId) => !failedRecords.has(outboxId)),
+      effectIds: succeeded.filter((item) => !failedRecords.has(item.outboxId)).map((item) => item.effectId),
+    };
+  }
+
+  private async deleteDelivered(shard: number, fence: number, done: { outboxIds: readonly string[] }): Promise<void> {
+    if (done.outboxIds.length === 0) return;
+    await this.store.deleteOutbox(shard, fence, done.outboxIds);
+    for (const outboxId of done.outboxIds) this.delivered.set(recordKey(shard, outboxId), true);
   }
 
   /** Re-delivers whatever is left in the outbox (after a takeover or a failed relay). */

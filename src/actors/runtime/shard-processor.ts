@@ -96,7 +96,7 @@ export class ShardProcessor {
           else this.committed.set(key, { ref: write.ref, version: write.expectedVersion + 1, snapshot: write.snapshot, live: request.live[i] });
         });
         const records = result.outboxIds.map((outboxId, i) => ({ outboxId, item: request.outbox[i] as OutboxItem }));
-        await this.relay.deliver(shard, fence, records);
+        await this.relay.deliverAfterCommit(shard, fence, records);
         return request.appliedCount;
       }
       this.forget(shard, request.commit.writes);
