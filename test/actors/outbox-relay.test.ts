@@ -117,3 +117,43 @@ t.test('a record whose effect failed is delivered again by the next sweep, witho
   t.same(runs, [1, 2, 2], 'only the failed effect ran again');
   t.same(await store.readOutbox(SHARD, 10), []);
 });
+
+t.test('after a commit: the caller goes on once the effects ran; the record is deleted in the background', async (t) => {
+  const { store, fence } = await storeWithRecord(t);
+  const runs: string[] = [];
+  const relay = new OutboxRelay(store, new Map([['test.slow', async (effect: ExternalEffect) => void runs.push(effect.effectId)]]), logger);
+  const records = await store.readOutbox(SHARD, 10);
+  await relay.deliverAfterCommit(SHARD, fence, records);
+  t.same(runs, ['e1', 'e2'], 'both effects ran before it resolved');
+  // A sweep now, with the deletion possibly still running, runs nothing again.
+  await relay.sweep(SHARD, fence);
+  await relay.settled();
+  t.same(runs, ['e1', 'e2'], 'not run again');
+  t.same(await store.readOutbox(SHARD, 10), [], 'deleted once settled');
+});
+
+t.test('after a commit: a deletion that fails leaves the record to the sweep, which does not run its effects again', async (t) => {
+  const { store, fence } = await storeWithRecord(t);
+  const runs: string[] = [];
+  let failDeletes = true;
+  const flaky = new Proxy(store, {
+    get(obj, prop, receiver) {
+      if (prop === 'deleteOutbox') {
+        return async (...args: Parameters<Store['deleteOutbox']>) => {
+          if (failDeletes) throw new Error('store unreachable');
+          return obj.deleteOutbox(...args);
+        };
+      }
+      const value: unknown = Reflect.get(obj, prop, receiver);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(obj) : value;
+    },
+  });
+  const relay = new OutboxRelay(flaky, new Map([['test.slow', async (effect: ExternalEffect) => void runs.push(effect.effectId)]]), logger);
+  await relay.deliverAfterCommit(SHARD, fence, await store.readOutbox(SHARD, 10));
+  await relay.settled();
+  t.equal((await store.readOutbox(SHARD, 10)).length, 1, 'the record is still there');
+  failDeletes = false;
+  await relay.sweep(SHARD, fence);
+  t.same(runs, ['e1', 'e2'], 'the sweep did not run the effects again');
+  t.same(await store.readOutbox(SHARD, 10), [], 'and deleted the record');
+});
