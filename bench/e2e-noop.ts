@@ -22,6 +22,7 @@
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
+import { jobRef } from '../src/actors/shared/ids.js';
 import { stringOf, type JsonObject } from '../src/shared/json.js';
 import { startBenchChild } from './support/child.js';
 import { processCpuSeconds } from './support/process-cpu.js';
@@ -95,7 +96,8 @@ async function runCase(controller: BenchController, pids: CasePids, name: string
   const jobs = await pollUntil(
     `${name}: every job terminal`,
     async () => {
-      const models = await Promise.all(jobIds.map((id) => controller.readJob(id)));
+      // One read for every job: the poll is the bench watching, not work the controller is measured on.
+      const models = (await controller.readModels(jobIds.map((id) => jobRef(id)))) as (JsonObject | null)[];
       if (plannedSeconds === 0 && models.every((job) => job !== null && job.status !== 'planning')) plannedSeconds = (performance.now() - started) / 1000;
       return models.every((job) => job !== null && TERMINAL.has(stringOf(job.status))) ? (models as JsonObject[]) : undefined;
     },
