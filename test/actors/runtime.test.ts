@@ -65,6 +65,19 @@ function withConcurrentWriter(store: Store, target: EntityRef, mutate: (context:
   }) as Store & { armed: boolean; raced: number };
 }
 
+/** `store`, counting its `loadEntities` calls in `loads`. */
+function countingLoads(store: Store): Store & { readonly loads: number } {
+  let loads = 0;
+  return new Proxy(store, {
+    get(obj, prop, receiver) {
+      if (prop === 'loads') return loads;
+      if (prop === 'loadEntities') return (...args: Parameters<Store['loadEntities']>) => (loads++, obj.loadEntities(...args));
+      const value: unknown = Reflect.get(obj, prop, receiver);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(obj) : value;
+    },
+  }) as Store & { readonly loads: number };
+}
+
 /** `store`, recording every commit request into `commits`. */
 function recordingCommits(store: Store, commits: CommitRequest[]): Store {
   return new Proxy(store, {
@@ -316,41 +329,27 @@ function runtimeBehaviour(t: Test, makeStore: () => Promise<Store>) {
 
   t.test('an entity this node committed is not loaded again for its next commit', async (t) => {
     const store = await makeStore();
-    let loads = 0;
-    const counting = new Proxy(store, {
-      get(obj, prop, receiver) {
-        if (prop === 'loadEntities') return (...args: Parameters<Store['loadEntities']>) => (loads++, obj.loadEntities(...args));
-        const value: unknown = Reflect.get(obj, prop, receiver);
-        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(obj) : value;
-      },
-    });
+    const counting = countingLoads(store);
     const target = { kind: 'counter', id: 'reused' };
     const n = node(counting);
     await n.start();
     t.teardown(() => n.stop());
     await n.applyNow([n.message(target, { type: 'counter.open' })]);
-    const before = loads;
+    const before = counting.loads;
     await n.applyNow([n.message(target, { type: 'counter.add', n: 5 })]);
-    t.equal(loads, before, 'the commit started from the snapshot this node wrote');
+    t.equal(counting.loads, before, 'the commit started from the snapshot this node wrote');
     t.equal((await counters(n, ['reused']))[0]?.count, 5);
   });
 
   t.test('a creating event is not preceded by a load, and one that meets an existing entity applies to it', async (t) => {
     const store = await makeStore();
-    let loads = 0;
-    const counting = new Proxy(store, {
-      get(obj, prop, receiver) {
-        if (prop === 'loadEntities') return (...args: Parameters<Store['loadEntities']>) => (loads++, obj.loadEntities(...args));
-        const value: unknown = Reflect.get(obj, prop, receiver);
-        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(obj) : value;
-      },
-    });
+    const counting = countingLoads(store);
     const creating = { ...counterKind, createEvent: 'counter.open' };
     const target = { kind: 'counter', id: 'created' };
     const first = node(counting, { kinds: [creating] });
     await first.start();
     await first.applyNow([first.message(target, { type: 'counter.open' }, 'open-1'), first.message(target, { type: 'counter.add', n: 5 }, 'add-1')]);
-    t.equal(loads, 0, 'a new entity created without looking it up');
+    t.equal(counting.loads, 0, 'a new entity created without looking it up');
     await first.stop();
 
     // Another controller, whose cache never saw the entity: `counter.open` is assumed to create it, the
@@ -359,7 +358,7 @@ function runtimeBehaviour(t: Test, makeStore: () => Promise<Store>) {
     await second.start();
     t.teardown(() => second.stop());
     await second.applyNow([second.message(target, { type: 'counter.open' }, 'open-2'), second.message(target, { type: 'counter.add', n: 2 }, 'add-2')]);
-    t.ok(loads >= 1, 'the retry loaded the existing entity');
+    t.ok(counting.loads >= 1, 'the retry loaded the existing entity');
     const [model] = await counters(second, ['created']);
     t.equal(model?.count, 7, 'the existing counter went on from 5: not created over');
     t.equal(model?.adds, 2);
