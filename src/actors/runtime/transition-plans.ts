@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { AnyStateMachine } from 'xstate';
 import { isFastAssign } from './fast-assign.js';
+import { isBuiltin, isEnqueueActions, machineIsPlannable, type Collect } from './plannable-machines.js';
 
 /**
  * Transition plans: XState's `transition()` for our machines, memoised per
@@ -46,7 +47,6 @@ export interface PlannedOutcome {
 
 type GuardFunction = (args: { context: unknown; event: unknown }, params: unknown) => unknown;
 type AssignResolve = (scope: unknown, snapshot: { context: object }, args: object, params: unknown, action: unknown) => [{ context: object }];
-type Collect = (args: object, params: unknown) => void;
 
 type Op =
   | { readonly kind: 'guard'; readonly check: GuardFunction; readonly result: boolean }
@@ -254,15 +254,6 @@ function noSpawn(): never {
   throw new UnplannableStep('spawn');
 }
 
-/** A builtin XState action (assign, enqueueActions, raise, ...) rather than a named implementation. */
-function isBuiltin(action: unknown): boolean {
-  return typeof action === 'function' && 'resolve' in action;
-}
-
-function isEnqueueActions(action: unknown): action is { collect: Collect } {
-  return typeof action === 'function' && (action as { type?: unknown }).type === 'xstate.enqueueActions' && 'collect' in action;
-}
-
 function recordingGuard(guard: unknown): unknown {
   if (typeof guard !== 'function' || 'check' in guard) return guard;
   const check = guard as GuardFunction;
@@ -352,47 +343,4 @@ function assertSameOutcome(replayed: PlannedOutcome, actual: PlannedOutcome, key
     return JSON.stringify({ value, status, context, actions: o.actions.map((a) => ({ type: a.type, params: a.params })) });
   };
   throw new Error(`transition plan for ${JSON.stringify(key)} differs from XState:\nreplayed ${show(replayed)}\nxstate   ${show(actual)}`);
-}
-
-/** Whether every guard and action the machine could evaluate is one a plan records (see the module comment). */
-function machineIsPlannable(machine: AnyStateMachine, implementations: { guards: Record<string, unknown>; actions: Record<string, unknown> }): boolean {
-  const guardOk = (guard: unknown): boolean => {
-    if (guard === undefined) return true;
-    if (typeof guard === 'string') return namedGuardOk(guard);
-    if (typeof guard === 'function' && 'check' in guard && Array.isArray((guard as { guards?: unknown }).guards)) {
-      return (guard as unknown as { guards: unknown[] }).guards.every(guardOk);
-    }
-    // `{ type, params }` guards and inline functions are not recorded reliably.
-    return false;
-  };
-  const namedGuardOk = (name: string): boolean => {
-    const implementation = implementations.guards[name];
-    if (typeof implementation !== 'function') return false;
-    return 'check' in implementation ? guardOk(implementation) : true;
-  };
-  const actionOk = (action: unknown): boolean => {
-    if (typeof action !== 'string') return false;
-    const implementation = implementations.actions[action];
-    return isFastAssign(implementation) || isEnqueueActions(implementation);
-  };
-  const nodeOk = (node: StateNodeShape): boolean => {
-    if (node.type === 'history' || node.invoke.length > 0 || node.output !== undefined) return false;
-    if (!node.entry.every(actionOk) || !node.exit.every(actionOk)) return false;
-    const transitions = [...node.transitions.values()].flat().concat(node.always ?? []);
-    if (!transitions.every((t) => guardOk(t.guard) && t.actions.every(actionOk))) return false;
-    return Object.values(node.states).every(nodeOk);
-  };
-  return nodeOk(machine.root as unknown as StateNodeShape);
-}
-
-/** The parts of XState's StateNode the plannability check reads. */
-interface StateNodeShape {
-  readonly type: string;
-  readonly invoke: readonly unknown[];
-  readonly output: unknown;
-  readonly entry: readonly unknown[];
-  readonly exit: readonly unknown[];
-  readonly transitions: ReadonlyMap<string, readonly { guard: unknown; actions: readonly unknown[] }[]>;
-  readonly always?: readonly { guard: unknown; actions: readonly unknown[] }[];
-  readonly states: Record<string, StateNodeShape>;
 }
