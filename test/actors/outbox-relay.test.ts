@@ -121,12 +121,24 @@ t.test('a record whose effect failed is delivered again by the next sweep, witho
 t.test('after a commit: the caller goes on once the effects ran; the record is deleted in the background', async (t) => {
   const { store, fence } = await storeWithRecord(t);
   const runs: string[] = [];
-  const relay = new OutboxRelay(store, new Map([['test.slow', async (effect: ExternalEffect) => void runs.push(effect.effectId)]]), logger);
+  // Deletions wait for `openDeletes`: the caller must not.
+  let openDeletes!: () => void;
+  const deletesOpen = new Promise<void>((resolve) => (openDeletes = resolve));
+  const gated = new Proxy(store, {
+    get(obj, prop, receiver) {
+      if (prop === 'deleteOutbox') return async (...args: Parameters<Store['deleteOutbox']>) => (await deletesOpen, obj.deleteOutbox(...args));
+      const value: unknown = Reflect.get(obj, prop, receiver);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(obj) : value;
+    },
+  });
+  const relay = new OutboxRelay(gated, new Map([['test.slow', async (effect: ExternalEffect) => void runs.push(effect.effectId)]]), logger);
   const records = await store.readOutbox(SHARD, 10);
   await relay.deliverAfterCommit(SHARD, fence, records);
   t.same(runs, ['e1', 'e2'], 'both effects ran before it resolved');
+  t.equal((await store.readOutbox(SHARD, 10)).length, 1, 'it resolved with the deletion still waiting');
   // A sweep now, with the deletion possibly still running, runs nothing again.
   await relay.sweep(SHARD, fence);
+  openDeletes();
   await relay.settled();
   t.same(runs, ['e1', 'e2'], 'not run again');
   t.same(await store.readOutbox(SHARD, 10), [], 'deleted once settled');

@@ -184,9 +184,8 @@ export class TransitionPlanner {
     }
     const set = this.plans.get(key) ?? { plans: [], replayable: true };
     this.plans.set(key, set);
-    const { template, ok } = planTemplate(outcome.snapshot);
-    const plan: Plan = { ops: current.ops, template };
-    if (current.replayable && ok && this.reproduces(plan, context, event, outcome)) {
+    const plan: Plan = { ops: current.ops, template: outcome.snapshot };
+    if (current.replayable && isShareable(outcome.snapshot) && this.reproduces(plan, context, event, outcome)) {
       set.plans.push(plan);
       return outcome;
     }
@@ -321,9 +320,9 @@ function collectEnqueued(collect: Collect, args: { context: object; event: unkno
 }
 
 /** A snapshot a replay can share: only steps that end active or done, with no output or error. */
-function planTemplate(snapshot: AnySnapshot): { template: AnySnapshot; ok: boolean } {
+function isShareable(snapshot: AnySnapshot): boolean {
   const { status, output, error } = snapshot as { status: string; output?: unknown; error?: unknown };
-  return { template: snapshot, ok: (status === 'active' || status === 'done') && output === undefined && error === undefined };
+  return (status === 'active' || status === 'done') && output === undefined && error === undefined;
 }
 
 function sameOutcome(a: PlannedOutcome, b: PlannedOutcome): boolean {
